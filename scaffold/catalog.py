@@ -1,0 +1,115 @@
+"""Finding loss specs: team catalogs first, then the built-ins.
+
+Order of precedence (earlier wins; documented in docs/team-catalogs.md):
+  1. --catalog DIR options, in the order given
+  2. LOSSGEN_PATH, a path list (os.pathsep-separated)
+  3. [tool.lossgen] catalogs = [...] in the nearest pyproject.toml above the working directory
+  4. installed packages' `lossgen.catalogs` entry points
+  5. the built-in catalog
+A team spec that reuses a built-in name must say `overrides = true`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+from scaffold.errors import LossgenError, SpecError, UsageError
+from scaffold.paths import builtin_losses_dir
+from scaffold.spec import LossSpec, load_spec
+
+ENTRY_POINT_GROUP = "lossgen.catalogs"
+
+
+@dataclass(frozen=True)
+class Source:
+    directory: Path
+    origin: str  # how the directory was found, shown by `lossgen list`
+
+
+@dataclass
+class Catalog:
+    specs: dict[str, LossSpec] = field(default_factory=dict)
+
+    def names(self, task: str | None = None) -> list[str]:
+        return sorted(n for n, s in self.specs.items() if task is None or s.task == task)
+
+    def get(self, name: str) -> LossSpec:
+        if name in self.specs:
+            return self.specs[name]
+        close = difflib.get_close_matches(name, self.specs, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UsageError(f"unknown kind '{name}' ({hint}see `lossgen list`)")
+
+
+def discover_sources(catalog_dirs: tuple[str, ...] = (), env: dict | None = None,
+                     cwd: Path | None = None) -> list[Source]:
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    sources = [Source(Path(d), "--catalog") for d in catalog_dirs]
+    sources += [Source(Path(d), "LOSSGEN_PATH") for d in env.get("LOSSGEN_PATH", "").split(os.pathsep) if d]
+    sources += _pyproject_sources(cwd)
+    sources += _entry_point_sources()
+    for source in sources:
+        if not source.directory.is_dir():
+            raise UsageError(f"catalog directory {source.directory} (from {source.origin}) does not exist")
+    return sources + [Source(builtin_losses_dir(), "built-in")]
+
+
+def _pyproject_sources(cwd: Path) -> list[Source]:
+    for directory in (cwd, *cwd.parents):
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
+            dirs = config.get("tool", {}).get("lossgen", {}).get("catalogs", [])
+            if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+                raise SpecError("[tool.lossgen] catalogs must be a list of directory paths", str(pyproject))
+            return [Source(directory / d, f"{pyproject}") for d in dirs]
+    return []
+
+
+def _entry_point_sources() -> list[Source]:
+    sources = []
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target = entry_point.load()
+        except Exception as exc:  # a broken plugin must not take the CLI down with a traceback
+            raise LossgenError(f"entry point {entry_point.name} = {entry_point.value} failed to load: {exc}") from None
+        if isinstance(target, ModuleType):
+            path = Path(target.__file__).parent
+        elif isinstance(target, (str, os.PathLike)):
+            path = Path(target)
+        elif callable(target):
+            path = Path(target())
+        else:
+            raise LossgenError(f"entry point {entry_point.name} must name a package, a path or a function returning one")
+        dist = entry_point.dist.name if entry_point.dist else entry_point.value
+        sources.append(Source(path, f"entry point {entry_point.name} ({dist})"))
+    return sources
+
+
+def spec_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.toml") if p.is_file())
+
+
+def load_catalog(catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cwd: Path | None = None) -> Catalog:
+    catalog = Catalog()
+    builtin_names = {p.stem for p in spec_files(builtin_losses_dir())}
+    for source in discover_sources(catalog_dirs, env, cwd):
+        for path in spec_files(source.directory):
+            if path.stem in catalog.specs:
+                continue  # an earlier source wins
+            spec = load_spec(path, origin=source.origin)
+            if source.origin != "built-in" and spec.name in builtin_names and not spec.overrides:
+                raise SpecError(f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`",
+                                str(path), 1)
+            catalog.specs[spec.name] = spec
+    return catalog

@@ -1,0 +1,130 @@
+"""Running a generated project's own tests (pytest or testthat) and reporting the counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from scaffold.pytest_group import RESULT_MARKER
+
+R_INSTALL_HINT = (
+    "install R, reticulate and testthat: `apt-get install r-base-core r-cran-reticulate r-cran-testthat` "
+    "(Debian/Ubuntu), or in R: install.packages(c(\"reticulate\", \"testthat\"))"
+)
+R_RUNNER = Path(__file__).resolve().parent / "run_testthat.R"
+
+
+@dataclass
+class TestReport:
+    project: Path
+    ran: bool
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    exit_code: int = 0
+    problem: str = ""  # why the tests did not run, and what to do about it
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.ran and self.exit_code == 0 and self.failed == 0 and self.errors == 0 and self.passed > 0
+
+    def summary(self) -> str:
+        if not self.ran:
+            return f"tests did not run: {self.problem}"
+        text = f"{self.passed} passed, {self.failed} failed"
+        if self.errors:
+            text += f", {self.errors} errors"
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        return text
+
+
+def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -> tuple[int, list[str]]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if echo and not line.startswith(RESULT_MARKER):
+            echo(line.rstrip("\n"))
+    return process.wait(), lines
+
+
+def _results(lines: list[str]) -> dict[str, dict]:
+    results = {}
+    for line in lines:
+        if line.startswith(RESULT_MARKER):
+            data = json.loads(line[len(RESULT_MARKER):])
+            results[str(Path(data["project"]).resolve())] = data
+    return results
+
+
+def quiet_environment() -> dict:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    return env
+
+
+def run_python_tests(projects: list[Path], echo: Callable[[str], None] | None = None,
+                     pytest_args: tuple[str, ...] = ()) -> list[TestReport]:
+    """All projects in one interpreter (the one lossgen runs in), so TensorFlow is imported once."""
+    command = [sys.executable, "-m", "scaffold.pytest_group", *map(str, projects)]
+    if pytest_args:
+        command += ["--", *pytest_args]
+    exit_code, lines = _stream(command, quiet_environment(), echo)
+    return _reports(projects, lines, exit_code, "pytest")
+
+
+def _reports(projects: list[Path], lines: list[str], exit_code: int, runner: str) -> list[TestReport]:
+    results = _results(lines)
+    reports = []
+    for project in projects:
+        data = results.get(str(Path(project).resolve()))
+        if data is None:
+            tail = "; ".join(lines[-3:]) or f"exit code {exit_code}"
+            reports.append(TestReport(project, ran=False, exit_code=exit_code or 1,
+                                      problem=f"{runner} stopped before reporting ({tail})", output=lines))
+        else:
+            reports.append(TestReport(project, ran=True, passed=data["passed"], failed=data["failed"],
+                                      errors=data["errors"], skipped=data["skipped"],
+                                      exit_code=data["exit_code"], output=lines))
+    return reports
+
+
+def r_missing() -> str:
+    """Empty when R can run the tests; otherwise what is missing and how to install it."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return f"Rscript not found; {R_INSTALL_HINT}"
+    probe = subprocess.run(
+        [rscript, "-e", 'for (p in c("reticulate", "testthat")) if (!requireNamespace(p, quietly = TRUE)) '
+                        'cat("missing:", p, "\\n")'],
+        capture_output=True, text=True)
+    missing = [line.split(":", 1)[1].strip() for line in probe.stdout.splitlines() if line.startswith("missing:")]
+    if probe.returncode != 0 or missing:
+        what = ", ".join(missing) or probe.stderr.strip()[-200:]
+        return f"R package(s) missing: {what}; {R_INSTALL_HINT}"
+    return ""
+
+
+def run_r_tests(projects: list[Path], echo: Callable[[str], None] | None = None) -> list[TestReport]:
+    """testthat in one Rscript process, with reticulate pointed at the interpreter lossgen runs in."""
+    problem = r_missing()
+    if problem:
+        return [TestReport(p, ran=False, exit_code=1, problem=problem) for p in projects]
+    env = quiet_environment()
+    env["RETICULATE_PYTHON"] = sys.executable
+    exit_code, lines = _stream(["Rscript", str(R_RUNNER), *map(str, projects)], env, echo)
+    return _reports(projects, lines, exit_code, "testthat")
+
+
+def run_tests(target: str, projects: list[Path], echo: Callable[[str], None] | None = None) -> list[TestReport]:
+    return run_r_tests(projects, echo) if target == "r" else run_python_tests(projects, echo)

@@ -1,0 +1,304 @@
+"""The `lossgen` command: parsing, prompting and printing only; the work happens in the modules below.
+
+Exit codes: 0 success, 1 generated tests failed, 2 bad input (usage or spec errors),
+3 the project was generated but its tests could not run (e.g. R is not installed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scaffold import __version__
+from scaffold.catalog import Catalog, load_catalog
+from scaffold.errors import LossgenError, SpecError, UsageError
+from scaffold.spec import TASKS, LossSpec, Param
+
+TARGETS = ("python", "r")
+EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
+
+
+class SpecParamType(click.ParamType):
+    """Click type backed by a spec parameter: Click re-prompts and reports errors with its message."""
+
+    def __init__(self, param: Param):
+        self.param = param
+        self.name = param.type
+
+    def convert(self, value, option, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.param.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), option, ctx)
+
+
+def option_name(param: Param) -> str:
+    return "--" + param.name.replace("_", "-")
+
+
+def spec_options(spec: LossSpec) -> list[click.Option]:
+    options = []
+    for p in spec.params.values():
+        default = _show_value(p, p.default)
+        help_text = f"{p.help} Allowed: {p.describe_allowed()}. [default: {default}]".strip()
+        if p.type == "bool":
+            flag = p.name.replace("_", "-")
+            options.append(click.Option([f"--{flag}/--no-{flag}", p.name], default=None, help=help_text))
+        else:
+            options.append(click.Option([option_name(p), p.name], type=SpecParamType(p), default=None,
+                                        metavar=p.type.upper(), help=help_text))
+    return options
+
+
+def _show_value(p: Param, value: Any) -> str:
+    if p.type == "float_list":
+        return ",".join(repr(v) for v in value)
+    if p.type == "bool":
+        return "true" if value else "false"
+    return str(value)
+
+
+def _peek(args: list[str], flag: str) -> list[str]:
+    found = []
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            found.append(args[i + 1])
+        elif arg.startswith(flag + "="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
+def open_catalog(catalog_dirs: tuple[str, ...] | list[str]) -> Catalog:
+    try:
+        return load_catalog(tuple(catalog_dirs))
+    except LossgenError as exc:
+        raise OneLineError(str(exc)) from None
+
+
+class OneLineError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+class KindCommand(click.Command):
+    """A command whose options include the chosen kind's parameters (`--kind huber --delta 2`)."""
+
+    def __init__(self, *args, kind_from: str = "--kind", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base_params = list(self.params)
+        self.kind_from = kind_from
+
+    def kind_in(self, args: list[str]) -> str | None:
+        if self.kind_from == "argument":  # the first positional argument, e.g. `show huber --delta 2`
+            takes_value = False
+            for arg in args:
+                if takes_value:
+                    takes_value = False
+                elif arg in ("--target", "--catalog"):
+                    takes_value = True
+                elif not arg.startswith("-"):
+                    return arg
+            return None
+        kinds = _peek(args, "--kind")
+        return kinds[-1] if kinds else None
+
+    def parse_args(self, ctx, args):
+        self.params = list(self.base_params)
+        kind = self.kind_in(args)
+        spec = None
+        if kind:
+            try:
+                spec = open_catalog(_peek(args, "--catalog")).get(kind)
+            except UsageError as exc:
+                raise OneLineError(str(exc)) from None
+            self.params += spec_options(spec)
+        ctx.meta["lossgen.spec"] = spec
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            valid = ", ".join(option_name(p) for p in spec.params.values()) if spec else ""
+            if spec is None:
+                raise
+            raise click.UsageError(f"no such option {exc.option_name} for kind '{spec.name}' "
+                                   f"(its parameters: {valid or 'none'})", ctx) from None
+
+
+def _catch(fn):
+    """Turn lossgen errors into one-line Click errors with the right exit code."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UsageError, SpecError) as exc:
+            raise OneLineError(str(exc)) from None
+        except LossgenError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = 1
+            raise error from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lossgen")
+def cli():
+    """Generate tested custom Keras 3 loss functions, in Python or R, from loss specs.
+
+    \b
+      lossgen list                          the kinds of loss available
+      lossgen show huber --delta 2          print the generated loss code
+      lossgen new --kind huber --delta 2    write a project and run its tests
+    """
+
+
+catalog_option = click.option("--catalog", "catalogs", multiple=True, metavar="DIR",
+                              help="A team catalog directory of spec files (repeatable; searched first).")
+
+
+@cli.command("list")
+@click.option("--task", type=click.Choice(list(TASKS)), help="Only kinds for this task.")
+@catalog_option
+@_catch
+def list_kinds(task, catalogs):
+    """List the kinds of loss with one-line summaries."""
+    catalog = open_catalog(catalogs)
+    names = catalog.names(task)
+    if not names:
+        click.echo(f"no kinds for task {task}")
+        return
+    width = max(map(len, names))
+    task_width = max(len(catalog.specs[n].task) for n in names)
+    for name in names:
+        spec = catalog.specs[name]
+        origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
+        click.echo(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}{origin}")
+
+
+def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    values = {}
+    for name, param in spec.params.items():
+        if given.get(name) is not None:
+            values[name] = given[name]
+        elif interactive:
+            if param.type == "bool":
+                values[name] = click.confirm(f"{name} ({param.help})", default=param.default)
+            else:
+                values[name] = click.prompt(f"{name} ({param.describe_allowed()})",
+                                            default=_show_value(param, param.default), type=SpecParamType(param))
+    try:
+        return spec.bind(values)
+    except ValueError as exc:
+        raise OneLineError(str(exc)) from None
+
+
+@cli.command(cls=KindCommand, kind_from="argument", context_settings={"ignore_unknown_options": False})
+@click.argument("kind")
+@click.option("--target", type=click.Choice(["python", "r", "numpy"]), default="python", show_default=True)
+@catalog_option
+@click.pass_context
+@_catch
+def show(ctx, kind, target, catalogs, **given):
+    """Print the loss code generated for KIND, without writing files.
+
+    Add the kind's parameters as options, e.g. `lossgen show huber --delta 2 --target r`.
+    """
+    from scaffold.render import preview
+
+    spec = ctx.meta["lossgen.spec"]
+    click.echo(preview(spec, _values(spec, given, interactive=False), target), nl=False)
+
+
+def _interactive(no_input: bool) -> bool:
+    return not no_input and sys.stdin.isatty()
+
+
+@cli.command(cls=KindCommand)
+@click.option("--kind", help="The kind of loss (see `lossgen list`); prompted for when missing.")
+@click.option("--target", type=click.Choice(TARGETS), default=None, help="python (default) or r.")
+@click.option("--name", help="Project name; package, class and function names derive from it. [default: the kind]")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where the project directory is created.")
+@click.option("--no-input", is_flag=True, help="Never prompt: use defaults for everything not given.")
+@click.option("--force", is_flag=True, help="Replace an existing non-empty project directory.")
+@click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
+@click.option("--no-test", is_flag=True, help="Do not run the generated project's tests.")
+@catalog_option
+@click.pass_context
+@_catch
+def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test, catalogs, **given):
+    """Generate a ready, tested project for one kind of loss.
+
+    Each parameter of the kind is an option of its own: `lossgen new --kind huber --delta 2`.
+    `lossgen new --kind KIND --help` lists them. Missing values are prompted for in a terminal;
+    with --no-input (or no terminal) the spec's defaults are used.
+    """
+    from scaffold import check, render
+
+    interactive = _interactive(no_input)
+    spec = ctx.meta["lossgen.spec"]
+    if spec is None:
+        catalog = open_catalog(catalogs)
+        if not interactive:
+            raise OneLineError(f"missing --kind (choose from: {', '.join(catalog.names())})")
+        kind = click.prompt("kind of loss", type=click.Choice(catalog.names()), show_choices=True)
+        spec = catalog.get(kind)
+    values = _values(spec, given, interactive)
+    if target is None:
+        target = click.prompt("target", type=click.Choice(TARGETS), default="python") if interactive else "python"
+
+    project = render.render_project(spec, values, target, output_dir, name=name, force=force,
+                                    format_code=not no_format)
+    click.echo(f"Generated {spec.name} ({target}) in {project}")
+    if no_test:
+        click.echo("Tests not run (--no-test).")
+        _usage_hint(project, target, render.Names.derive(name or spec.name))
+        return
+    click.echo("Running the generated tests ...")
+    report = check.run_tests(target, [project], echo=click.echo)[0]
+    click.echo(f"\n{project}: {report.summary()}")
+    _usage_hint(project, target, render.Names.derive(name or spec.name))
+    if not report.ran:
+        ctx.exit(EXIT_TESTS_NOT_RUN)
+    if not report.ok:
+        ctx.exit(EXIT_TESTS_FAILED)
+
+
+def _usage_hint(project: Path, target: str, names) -> None:
+    if target == "r":
+        click.echo(f"Use it: source the package ({project}), then "
+                   f"model$compile(optimizer = \"adam\", loss = {names.r_function}())")
+    else:
+        click.echo(f"Use it: pip install -e {project}, then "
+                   f"model.compile(optimizer=\"adam\", loss={names.package}.{names.class_name}())")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every error is one line on stderr, never a traceback (LOSSGEN_DEBUG=1 shows it)."""
+    try:
+        result = cli.main(args=argv, prog_name="lossgen", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except Exception as exc:  # a bug in lossgen: still one line unless asked for the traceback
+        if os.environ.get("LOSSGEN_DEBUG"):
+            raise
+        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (set LOSSGEN_DEBUG=1 for details)",
+                   err=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

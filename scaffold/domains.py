@@ -1,0 +1,108 @@
+"""Inputs each task's losses see: moderate random points for value and gradient checks, and the
+extreme points (saturated probabilities, huge logits and errors, zero error) for stability checks.
+
+lossgen draws these once at generation time and writes them into the generated tests of both
+targets, so Python and R are checked on identical inputs against identical reference values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scaffold.spec import LossSpec
+
+BATCH = 6
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+
+def uses_logits(spec: LossSpec, params: dict[str, Any]) -> bool:
+    return bool(params.get("from_logits", False))
+
+
+def width(spec: LossSpec, params: dict[str, Any]) -> int:
+    """Size of the last axis: classes for classification (a class-weight list fixes it)."""
+    for name, param in spec.params.items():
+        if param.type == "float_list" and spec.task in ("categorical", "sparse_categorical"):
+            return len(params[name])
+    if spec.task == "metric":
+        return 1
+    if spec.task == "multi_output":
+        indexes = [int(v) for n, v in params.items() if spec.params[n].type == "int"]
+        return max([3, *[i + 1 for i in indexes]])
+    return 3
+
+
+def sample(spec: LossSpec, params: dict[str, Any], rng: np.random.Generator, batch: int = BATCH) -> Case:
+    """Moderate inputs: probabilities in [0.05, 0.95], logits in [-4, 4], errors of order 1, so that
+    no clipping or saturation is active and built-in references agree across backends."""
+    d = width(spec, params)
+    task, logits = spec.task, uses_logits(spec, params)
+    if task in ("regression", "multi_output"):
+        y_true = rng.normal(size=(batch, d))
+        y_pred = y_true + rng.normal(scale=1.5, size=(batch, d))
+    elif task == "positive_regression":
+        y_true = rng.uniform(0.0, 4.0, size=(batch, d))
+        y_pred = rng.uniform(0.1, 4.0, size=(batch, d))
+    elif task == "binary":
+        y_true = rng.integers(0, 2, size=(batch, d)).astype(np.float64)
+        y_pred = rng.uniform(-4.0, 4.0, size=(batch, d)) if logits else rng.uniform(0.05, 0.95, size=(batch, d))
+    elif task in ("categorical", "sparse_categorical"):
+        labels = rng.integers(0, d, size=batch)
+        scores = rng.uniform(-2.0, 2.0, size=(batch, d))
+        y_pred = scores if logits else _softmax(scores)
+        y_true = labels.astype(np.float64) if task == "sparse_categorical" else np.eye(d)[labels]
+    elif task == "metric":
+        y_true = rng.integers(0, 2, size=(batch, 1)).astype(np.float64)
+        y_pred = rng.uniform(0.05, 2.0, size=(batch, 1))
+    else:  # pragma: no cover - spec validation rejects other tasks
+        raise ValueError(f"unknown task {task}")
+    return Case("random", y_true, y_pred)
+
+
+def extremes(spec: LossSpec, params: dict[str, Any]) -> list[Case]:
+    """Inputs where naive formulas produce inf or NaN: every loss must stay finite on these."""
+    d = width(spec, params)
+    task, logits = spec.task, uses_logits(spec, params)
+    if task in ("regression", "multi_output"):
+        zeros = np.zeros((2, d))
+        return [Case("zero_error", zeros, zeros.copy()),
+                Case("huge_error", zeros, np.tile([[1e4], [-1e4]], (1, d))),
+                Case("huge_values", np.full((2, d), 3e4), np.full((2, d), -3e4))]
+    if task == "positive_regression":
+        return [Case("zero_prediction", np.array([[0.0] * d, [1e3] * d]), np.zeros((2, d))),
+                Case("huge_prediction", np.zeros((2, d)), np.full((2, d), 1e4))]
+    if task == "binary":
+        labels = np.array([[0.0] * d, [1.0] * d, [0.0] * d, [1.0] * d])
+        if logits:
+            return [Case("huge_logits", labels, np.array([[1e4] * d, [-1e4] * d, [-1e4] * d, [1e4] * d])),
+                    Case("zero_logits", labels, np.zeros((4, d)))]
+        return [Case("saturated_wrong", labels, np.array([[1.0] * d, [0.0] * d, [1.0] * d, [0.0] * d])),
+                Case("saturated_right", labels, np.array([[0.0] * d, [1.0] * d, [0.0] * d, [1.0] * d]))]
+    if task in ("categorical", "sparse_categorical"):
+        labels = np.arange(2) % d
+        wrong = np.eye(d)[(labels + 1) % d]
+        right = np.eye(d)[labels]
+        y_true = labels.astype(np.float64) if task == "sparse_categorical" else np.eye(d)[labels]
+        if logits:
+            return [Case("huge_logits_wrong", y_true, 1e4 * (2 * wrong - 1)),
+                    Case("huge_logits_right", y_true, 1e4 * (2 * right - 1))]
+        return [Case("saturated_wrong", y_true, wrong), Case("saturated_right", y_true, right)]
+    if task == "metric":
+        labels = np.array([[0.0], [1.0]])
+        return [Case("zero_distance", labels, np.zeros((2, 1))),
+                Case("huge_distance", labels, np.full((2, 1), 1e4))]
+    raise ValueError(f"unknown task {task}")  # pragma: no cover
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

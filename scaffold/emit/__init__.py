@@ -1,0 +1,1 @@
+"""Emitters: formula IR -> source text, one module per output language."""

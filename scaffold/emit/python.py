@@ -1,0 +1,153 @@
+"""IR -> Python with `keras.ops`.
+
+Tensors share one dtype (inputs are cast to at least float32 and list parameters converted to it),
+so plain operators are safe and read like the formula; scalars from parameters stay Python numbers.
+"""
+
+from __future__ import annotations
+
+from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number
+from scaffold.formula import BOOL_TENSOR, Call, Conditional, Program
+from scaffold.spec import LossSpec, Param
+
+class PythonEmitter(Emitter):
+    module = "ops"
+
+    def fn(self, name: str) -> str:
+        return f"{self.module}.{name}"
+
+    def conditional(self, expr: Conditional) -> tuple[str, int]:
+        if expr.test.kind == BOOL_TENSOR:
+            return self.call_text("where", [expr.test, expr.then, expr.orelse], {}), PRECEDENCE["atom"]
+        level = PRECEDENCE["if"]
+        text = (f"{self.wrapped(expr.then, level + 1)} if {self.wrapped(expr.test, level + 1)} "
+                f"else {self.wrapped(expr.orelse, level)}")
+        return text, level
+
+    def call(self, expr: Call) -> str:
+        kwargs = {}
+        if expr.axis is not None:
+            kwargs["axis"] = str(expr.axis)
+        if expr.keepdims:
+            kwargs["keepdims"] = "True"
+        if expr.function == "where" and both_scalar(expr.args[1], expr.args[2]):
+            return self.cast_to_input_dtype(self.call_text("where", list(expr.args), kwargs))
+        return self.call_text(expr.function, list(expr.args), kwargs)
+
+    def call_text(self, name: str, args: list, kwargs: dict[str, str]) -> str:
+        parts = [self.expression(a) for a in args]
+        if name == "one_hot":
+            parts[0] = f'{self.fn("cast")}({parts[0]}, "int32")'
+            kwargs = {"dtype": "y_pred.dtype"}
+        parts += [f"{k}={v}" for k, v in kwargs.items()]
+        return f"{self.fn(name)}({', '.join(parts)})"
+
+    def cast_to_input_dtype(self, text: str) -> str:
+        return f"{self.fn('cast')}({text}, y_pred.dtype)"
+
+
+def squeezes_labels(task: str) -> bool:
+    """Sparse labels lose their trailing axis; every other task gains one on y_true if missing."""
+    return task == "sparse_categorical"
+
+
+def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
+    """The body of `<name>(y_true, y_pred, **params)`: dtype and rank alignment, then the formula."""
+    if "python" in spec.code:
+        return spec.code["python"].strip("\n")
+    emitter = emitter or PythonEmitter()
+    lines = [
+        "y_pred = ops.convert_to_tensor(y_pred)",
+        "# Compute in at least float32: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
+        'y_pred = ops.cast(y_pred, keras.backend.result_type(y_pred.dtype, "float32"))',
+        "y_true = ops.cast(y_true, y_pred.dtype)",
+    ]
+    if squeezes_labels(spec.task):
+        lines += [
+            "if len(y_true.shape) == len(y_pred.shape):  # labels of shape (batch, 1)",
+            "    y_true = ops.squeeze(y_true, axis=-1)",
+        ]
+    else:
+        lines += [
+            "if len(y_true.shape) == len(y_pred.shape) - 1:  # (batch,) against (batch, 1)",
+            "    y_true = ops.expand_dims(y_true, axis=-1)",
+        ]
+    lines += prelude(spec, spec.formula, epsilon="keras.config.epsilon()", num_classes="ops.shape(y_pred)[-1]",
+                     to_tensor="ops.convert_to_tensor({name}, dtype=y_pred.dtype)")
+    lines += statements(spec.formula, emitter)
+    return "\n".join(lines)
+
+
+def prelude(spec: LossSpec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str,
+            assign: str = "=") -> list[str]:
+    """Assignments for the built-in names and list parameters the formula uses."""
+    used = program.names_used()
+    lines = []
+    if "epsilon" in used:
+        lines.append(f"epsilon {assign} {epsilon}")
+    if "num_classes" in used:
+        lines.append(f"num_classes {assign} {num_classes}")
+    for name, param in spec.params.items():
+        if param.type == "float_list" and name in used:
+            lines.append(f"{name} {assign} {to_tensor.format(name=name)}")
+    return lines
+
+
+def statements(program: Program, emitter: Emitter, assign: str = "=", ret: str = "return {}") -> list[str]:
+    lines = []
+    for statement in program.statements[:-1]:
+        lines.append(f"{statement.target} {assign} {emitter.expression(statement.value)}")
+    lines.append(ret.format(emitter.expression(program.statements[-1].value)))
+    return lines
+
+
+def literal(param: Param, value) -> str:
+    """A parameter value as Python source."""
+    if param.type == "bool":
+        return "True" if value else "False"
+    if param.type == "choice":
+        return repr(value)
+    if param.type == "float_list":
+        return "[" + ", ".join(format_number(float(v)) for v in value) + "]"
+    return format_number(float(value) if param.type == "float" else int(value))
+
+
+def param_checks(spec: LossSpec) -> str:
+    """Constructor lines that coerce each parameter and reject out-of-range values (NaN included)."""
+    lines = []
+    for name, p in spec.params.items():
+        allowed = p.describe_allowed()
+        if p.type == "bool":
+            lines.append(f"{name} = bool({name})")
+            continue
+        if p.type == "choice":
+            lines += [f"if {name} not in {tuple(p.choices)!r}:",
+                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+            continue
+        if p.type == "float_list":
+            lines.append(f"{name} = [float(value) for value in {name}]")
+            check = _range_check("value", p) or "math.isfinite(value)"
+            lines += [f"if len({name}) < {p.min_length} or not all({check} for value in {name}):",
+                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+            continue
+        lines.append(f"{name} = {'float' if p.type == 'float' else 'int'}({name})")
+        check = _range_check(name, p)
+        if check:
+            lines += [f"if not {check}:",
+                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+    return "\n".join(lines)
+
+
+def _range_check(var: str, p: Param) -> str:
+    lower = [(op, v) for op, v in p.bounds if op in (">", ">=")]
+    upper = [(op, v) for op, v in p.bounds if op in ("<", "<=")]
+    flip = {">": "<", ">=": "<="}
+    if lower and upper:
+        (lop, lv), (uop, uv) = lower[0], upper[0]
+        return f"{format_number(float(lv))} {flip[lop]} {var} {uop} {format_number(float(uv))}"
+    conditions = [f"{var} {op} {format_number(float(v))}" for op, v in p.bounds]
+    if p.type in ("float", "float_list") and not upper:
+        conditions.insert(0, f"math.isfinite({var})")
+    if not conditions:
+        return ""
+    return conditions[0] if len(conditions) == 1 else "(" + " and ".join(conditions) + ")"

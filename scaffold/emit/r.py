@@ -1,0 +1,140 @@
+"""IR -> R calling Python Keras through reticulate.
+
+reticulate 1.28 does not overload R arithmetic on Python objects, so every operation that touches a
+tensor is an explicit `keras$ops$...` call; arithmetic on parameters and constants stays plain R.
+Axis arguments and integer literals are R integers (`-1L`), as Keras expects Python ints there.
+"""
+
+from __future__ import annotations
+
+import json
+
+from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
+from scaffold.emit.python import prelude, squeezes_labels, statements
+from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Number, Unary
+from scaffold.spec import LossSpec, Param
+
+TENSOR_BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "power"}
+TENSOR_COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal", "==": "equal",
+                  "!=": "not_equal"}
+
+
+def r_number(value: float | int) -> str:
+    return f"{value}L" if isinstance(value, int) else format_number(value)
+
+
+class REmitter(Emitter):
+    def ops(self, name: str, *parts: str) -> str:
+        return f"keras$ops${name}({', '.join(parts)})"
+
+    def emit(self, expr):
+        if isinstance(expr, Number):
+            text = r_number(expr.value)
+            return text, PRECEDENCE["unary"] if text.startswith("-") else PRECEDENCE["atom"]
+        return super().emit(expr)
+
+    def string(self, value: str) -> str:
+        return json.dumps(value)
+
+    def unary(self, expr: Unary) -> tuple[str, int]:
+        if is_tensor(expr):
+            inner = self.expression(expr.operand)
+            return (self.ops("negative", inner) if expr.op == "-" else inner), PRECEDENCE["atom"]
+        return super().unary(expr)
+
+    def binary(self, expr: Binary) -> tuple[str, int]:
+        if is_tensor(expr):
+            return self.ops(TENSOR_BINARY[expr.op], self.expression(expr.left), self.expression(expr.right)), \
+                PRECEDENCE["atom"]
+        return self.infix(expr.op, expr.left, expr.right, PRECEDENCE[expr.op], "^" if expr.op == "**" else None)
+
+    def compare(self, expr: Compare) -> tuple[str, int]:
+        if expr.kind == BOOL_TENSOR:
+            return self.ops(TENSOR_COMPARE[expr.op], self.expression(expr.left), self.expression(expr.right)), \
+                PRECEDENCE["atom"]
+        return super().compare(expr)
+
+    def conditional(self, expr: Conditional) -> tuple[str, int]:
+        if expr.test.kind == BOOL_TENSOR:
+            return self.where(expr.test, expr.then, expr.orelse), PRECEDENCE["atom"]
+        test, then, orelse = (self.expression(e) for e in (expr.test, expr.then, expr.orelse))
+        return f"(if ({test}) {then} else {orelse})", PRECEDENCE["atom"]
+
+    def where(self, test, then, orelse) -> str:
+        text = self.ops("where", *(self.expression(e) for e in (test, then, orelse)))
+        return self.ops("cast", text, "y_pred$dtype") if both_scalar(then, orelse) else text
+
+    def call(self, expr: Call) -> str:
+        if expr.function == "where":
+            return self.where(*expr.args)
+        parts = [self.expression(a) for a in expr.args]
+        if expr.function == "one_hot":
+            parts[0] = self.ops("cast", parts[0], '"int32"')
+            parts.append("dtype = y_pred$dtype")
+        if expr.axis is not None:
+            parts.append(f"axis = {expr.axis}L")
+        if expr.keepdims:
+            parts.append("keepdims = TRUE")
+        return self.ops(expr.function, *parts)
+
+
+def function_body(spec: LossSpec) -> str:
+    """Body of the `function(y_true, y_pred)` closure: dtype and rank alignment, then the formula."""
+    if "r" in spec.code:
+        return spec.code["r"].strip("\n")
+    lines = [
+        "y_pred <- keras$ops$convert_to_tensor(y_pred)",
+        "# Compute in at least float32: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
+        'y_pred <- keras$ops$cast(y_pred, keras$backend$result_type(y_pred$dtype, "float32"))',
+        "y_true <- keras$ops$cast(y_true, y_pred$dtype)",
+    ]
+    if squeezes_labels(spec.task):
+        lines += ["if (length(y_true$shape) == length(y_pred$shape)) {  # labels of shape (batch, 1)",
+                  "  y_true <- keras$ops$squeeze(y_true, axis = -1L)", "}"]
+    else:
+        lines += ["if (length(y_true$shape) == length(y_pred$shape) - 1L) {  # (batch,) against (batch, 1)",
+                  "  y_true <- keras$ops$expand_dims(y_true, axis = -1L)", "}"]
+    lines += prelude(spec, spec.formula, epsilon="keras$config$epsilon()", num_classes="y_pred$shape[[-1L]]",
+                     to_tensor="keras$ops$convert_to_tensor(array({name}), dtype = y_pred$dtype)", assign="<-")
+    lines += statements(spec.formula, REmitter(), assign="<-", ret="{}")
+    return "\n".join(lines)
+
+
+def literal(param: Param, value) -> str:
+    """A parameter value as R source."""
+    if param.type == "bool":
+        return "TRUE" if value else "FALSE"
+    if param.type == "choice":
+        return json.dumps(value)
+    if param.type == "float_list":
+        return "c(" + ", ".join(format_number(float(v)) for v in value) + ")"
+    if param.type == "int":
+        return f"{int(value)}L"
+    return format_number(float(value))
+
+
+def param_checks(spec: LossSpec) -> str:
+    """Factory lines that reject bad arguments with a message naming what is allowed."""
+    lines = []
+    for name, p in spec.params.items():
+        allowed = p.describe_allowed()
+        if p.type == "bool":
+            bad = f"!is.logical({name}) || length({name}) != 1L || is.na({name})"
+        elif p.type == "choice":
+            choices = ", ".join(json.dumps(c) for c in p.choices)
+            bad = f"!is.character({name}) || length({name}) != 1L || !({name} %in% c({choices}))"
+        elif p.type == "float_list":
+            bad = f"!is.numeric({name}) || length({name}) < {p.min_length}L || any(!is.finite({name}))"
+            bad += "".join(f" || any(!({name} {op} {format_number(float(v))}))" for op, v in p.bounds)
+        else:
+            bad = f"!is.numeric({name}) || length({name}) != 1L || !is.finite({name})"
+            if p.type == "int":
+                bad += f" || {name} != round({name})"
+            bad += "".join(f" || !({name} {op} {format_number(float(v))})" for op, v in p.bounds)
+        lines += [f"if ({bad}) {{",
+                  f'  stop("`{name}` must be {allowed}, got ", format({name}), call. = FALSE)', "}"]
+        if p.type == "int":
+            lines.append(f"{name} <- as.integer({name})")
+        else:
+            lines.append(f"force({name})")
+    return "\n".join(lines)

@@ -1,0 +1,389 @@
+"""Spec + values -> a project on disk: context building, cookiecutter, black, atomic move.
+
+Everything that comes from a spec (text and generated code) travels in the private `_loss`
+context variable: cookiecutter renders non-private variables as Jinja templates, and spec text
+must never be executed as a template. The project is rendered in a staging directory beside the
+target and moved into place only when complete, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scaffold import __version__, domains
+from scaffold.emit import numpy as numpy_emit
+from scaffold.emit import python as python_emit
+from scaffold.emit import r as r_emit
+from scaffold.errors import LossgenError, UsageError
+from scaffold.paths import templates_dir
+from scaffold.spec import LossSpec, Param
+
+TARGETS = ("python", "r")
+HEADS = {  # output activation of the toy models, by task (and whether y_pred is logits)
+    "regression": "linear", "multi_output": "linear", "positive_regression": "softplus",
+    "binary": "sigmoid", "categorical": "softmax", "sparse_categorical": "softmax", "metric": "softplus",
+}
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+SEED = 20240229
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name derived from the project name, validated once here."""
+
+    slug: str  # project directory and distribution name: huber-loss
+    package: str  # Python import name: huber_loss
+    class_name: str  # HuberLoss
+    function_name: str  # huber_loss
+    r_package: str  # R package name (no underscores): huberloss
+    r_function: str  # loss_huber
+
+    @classmethod
+    def derive(cls, name: str) -> "Names":
+        if not NAME_RE.match(name) or len(name) > 60:
+            raise UsageError(f"invalid name {name!r}: use letters, digits, '-' and '_', starting with a letter")
+        words = [w for w in re.split(r"[-_]+", name.lower()) if w]
+        if words[-1] != "loss":
+            words.append("loss")
+        base = [w for w in words[:-1]] or ["custom"]
+        return cls(
+            slug="-".join(words),
+            package="_".join(words),
+            class_name="".join(w.capitalize() for w in words),
+            function_name="_".join(words),
+            r_package="".join(words),
+            r_function="loss_" + "_".join(base),
+        )
+
+    def directory(self, target: str) -> str:
+        return self.r_package if target == "r" else self.slug
+
+
+# ---------------------------------------------------------------------------------------------
+# Text safety helpers
+
+
+def docstring_text(text: str) -> str:
+    """Spec text made safe inside a Python triple-quoted docstring."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def r_comment_text(text: str) -> str:
+    """Spec text for roxygen comments: one `#'` per line, and `%` escaped for Rd."""
+    return text.replace("%", "\\%")
+
+
+def markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Literals for generated data files
+
+
+def py_literal(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"np.array({py_literal(value.tolist())})"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f'float("{value}")'
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(py_literal(v) for v in value)
+        return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def r_literal(value: Any) -> str:
+    """Numbers and (nested) lists as R: vectors for flat lists, row-major matrices for 2-D data."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        flat = [x for row in value for x in row]
+        return f"matrix(c({', '.join(r_literal(x) for x in flat)}), nrow = {len(value)}, byrow = TRUE)"
+    if isinstance(value, list):
+        return f"c({', '.join(r_literal(v) for v in value)})"
+    if isinstance(value, dict):
+        return "list(" + ", ".join(f"{k} = {r_literal(v)}" for k, v in value.items()) + ")"
+    raise TypeError(f"no R literal for {value!r}")  # pragma: no cover
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Context
+
+
+def invalid_values(param: Param) -> list[Any]:
+    """Values the generated constructor must reject, for the generated tests."""
+    if param.type == "bool":
+        return []
+    if param.type == "choice":
+        return ["not-a-choice"]
+    bad: list[Any] = []
+    for op, bound in param.bounds:
+        bad.append({">": bound, ">=": bound - 1, "<": bound, "<=": bound + 1}[op])
+    if param.type == "int":
+        return [int(v) if float(v).is_integer() else v for v in bad]
+    bad = [float(v) for v in bad] + [float("nan")]
+    if param.type == "float_list":
+        return [[v] * max(param.min_length, 1) for v in bad] + ([[]] if param.min_length >= 1 else [])
+    return bad + ([float("inf")] if not any(op in ("<", "<=") for op, _ in param.bounds) else [])
+
+
+def command_line(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
+    parts = ["lossgen new", f"--kind {spec.name}"]
+    for pname, value in values.items():
+        flag = "--" + pname.replace("_", "-")
+        if spec.params[pname].type == "bool":
+            parts.append(flag if value else f"--no-{pname.replace('_', '-')}")
+        elif spec.params[pname].type == "float_list":
+            parts.append(f"{flag} {','.join(repr(v) for v in value)}")
+        else:
+            parts.append(f"{flag} {value}")
+    parts += [f"--target {target}", f"--name {name}"]
+    return " ".join(parts)
+
+
+def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """Inputs and expected values shared by the Python and R tests."""
+    rng = np.random.default_rng(SEED)
+    random = domains.sample(spec, values, rng)
+    reference = numpy_emit.evaluate(spec, random.y_true, random.y_pred, values) if spec.formula else None
+    examples = [
+        {"id": f"example_{i}", "params": {**values, **example.params}, "y_true": example.y_true,
+         "y_pred": example.y_pred, "loss": example.loss}
+        for i, example in enumerate(spec.examples, start=1)
+    ]
+    extremes = [{"name": c.name, "y_true": c.y_true.tolist(), "y_pred": c.y_pred.tolist()}
+                for c in domains.extremes(spec, values)]
+    invalid = [(name, v) for name, p in spec.params.items() for v in invalid_values(p)]
+    return {"PARAMS": values, "EXAMPLES": examples, "RANDOM_Y_TRUE": random.y_true,
+            "RANDOM_Y_PRED": random.y_pred, "RANDOM_LOSS": reference, "EXTREMES": extremes,
+            "INVALID_PARAMS": invalid}
+
+
+def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: str, name: str) -> dict[str, Any]:
+    logits = bool(values.get("from_logits", False))
+    head = "linear" if logits else HEADS[spec.task]
+    params = [
+        {"name": p.name, "python": python_emit.literal(p, values[p.name]), "r": r_emit.literal(p, values[p.name]),
+         "allowed": p.describe_allowed(), "allowed_md": markdown_cell(p.describe_allowed()),
+         "help_doc": docstring_text(p.help or "See the spec."), "help_md": markdown_cell(p.help),
+         "help_r": r_comment_text(p.help or "See the spec.").replace("\n", " ")}
+        for p in spec.params.values()
+    ]
+    data = test_data(spec, values)
+    checks = python_emit.param_checks(spec)
+    reference = None
+    if spec.reference:
+        kwargs = {**spec.reference.bind(values), "reduction": None, "dtype": "float64"}
+        reference = f"{spec.reference.cls}(" + ", ".join(f"{k}={py_literal(v)}" for k, v in kwargs.items()) + ")"
+    y_true_doc, y_pred_doc = _input_docs(spec)
+    loss = {
+        "version": __version__,
+        "title_doc": docstring_text(spec.title), "summary_doc": docstring_text(spec.summary),
+        "description_doc": docstring_text(spec.description),
+        "title_md": spec.title, "summary_md": spec.summary, "description_md": spec.description,
+        "summary_toml": json.dumps(spec.summary)[1:-1],
+        "formula_doc": docstring_text(_formula_text(spec)), "formula_md": _formula_text(spec),
+        "y_true_doc": y_true_doc, "y_pred_doc": y_pred_doc,
+        "params": params,
+        "params_python": py_literal(values),
+        "example_args": ", ".join(f"{p['name']}={p['python']}" for p in params),
+        "python_body": python_emit.function_body(spec),
+        "python_checks": checks,
+        "uses_math": "math." in checks,
+        "numpy_body": numpy_emit.function_body(spec),
+        "numpy_helpers": numpy_emit.helper_sources(spec),
+        "has_formula": spec.formula is not None,
+        "reference": reference,
+        "reference_class": spec.reference.cls if spec.reference else "",
+        "width": domains.width(spec, values),
+        "head_activation": head,
+        "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
+        "command": command_line(spec, values, target, name),
+        "record": _record(spec, values, target, name),
+    }
+    if target == "r":
+        loss.update(_r_context(spec, values, names, data))
+    return {"project_slug": names.slug, "package": names.package, "class_name": names.class_name,
+            "function_name": names.function_name, "r_package": names.r_package,
+            "r_function": names.r_function, "kind": spec.name, "task": spec.task, "_loss": loss}
+
+
+def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str, Any]) -> dict[str, Any]:
+    cases = {
+        "params": values,
+        "examples": [{k: e[k] for k in ("params", "y_true", "y_pred", "loss")} for e in data["EXAMPLES"]],
+        "random_y_true": data["RANDOM_Y_TRUE"], "random_y_pred": data["RANDOM_Y_PRED"],
+        "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
+        "extremes": data["EXTREMES"],
+    }
+    lines = [f"{key} <- {_r_nested(value)}" for key, value in cases.items()]
+    return {
+        "r_body": r_emit.function_body(spec),
+        "r_checks": r_emit.param_checks(spec),
+        "r_signature": ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in values.items()),
+        "r_cases": "\n".join(lines),
+        "r_formula": "\n".join("#' " + line for line in r_comment_text(_formula_text(spec)).splitlines()),
+        "r_title": r_comment_text(spec.title), "r_summary": r_comment_text(spec.summary),
+    }
+
+
+def _r_nested(value: Any) -> str:
+    """R source for test data: lists of examples become R lists, arrays matrices."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "list(\n  " + ",\n  ".join(_r_nested(v) for v in value) + "\n)"
+    if isinstance(value, dict):
+        return "list(" + ", ".join(f"{k} = {_r_nested(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, (list, np.ndarray)) and len(value) == 0:
+        return "NULL"
+    return r_literal(value)
+
+
+def _formula_text(spec: LossSpec) -> str:
+    return spec.formula_text or "(hand-written code; see the function body)"
+
+
+def _input_docs(spec: LossSpec) -> tuple[str, str]:
+    logits = "logits if ``from_logits``, else probabilities" if spec.from_logits else "probabilities"
+    return {
+        "regression": ("Targets, shape ``(batch, d)`` or ``(batch,)``.", "Predictions, shape ``(batch, d)``."),
+        "positive_regression": ("Non-negative targets, shape ``(batch, d)``.", "Positive predictions, shape ``(batch, d)``."),
+        "multi_output": ("Targets, shape ``(batch, outputs)``.", "Predictions, shape ``(batch, outputs)``."),
+        "binary": ("0/1 labels, shape ``(batch, d)`` or ``(batch,)``.", f"Predicted {logits}, shape ``(batch, d)``."),
+        "categorical": ("One-hot (or soft) labels, shape ``(batch, classes)``.", f"Predicted {logits}, shape ``(batch, classes)``."),
+        "sparse_categorical": ("Integer labels, shape ``(batch,)`` or ``(batch, 1)``.", f"Predicted {logits}, shape ``(batch, classes)``."),
+        "metric": ("Pair labels, 1 for similar and 0 for dissimilar, shape ``(batch, 1)``.", "Distances, shape ``(batch, 1)``."),
+    }[spec.task]
+
+
+def _record(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
+    digest = hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
+    lines = [
+        "# Written by lossgen: the answers this project was generated from. Repeat the run with:",
+        f"#   {command_line(spec, values, target, name)}",
+        f"kind = {toml_value(spec.name)}",
+        f"target = {toml_value(target)}",
+        f"name = {toml_value(name)}",
+        f"lossgen_version = {toml_value(__version__)}",
+        f"spec_origin = {toml_value(spec.origin)}",
+        f"spec_sha256 = {toml_value(digest)}",
+        "",
+        "[params]",
+        *(f"{k} = {toml_value(v)}" for k, v in values.items()),
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def format_python_tree(root: Path) -> int:
+    """Run black over every .py file; returns how many it changed."""
+    import black
+
+    mode = black.Mode()
+    changed = 0
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        try:
+            formatted = black.format_file_contents(source, fast=False, mode=mode)
+        except black.NothingChanged:
+            continue
+        except Exception as exc:  # invalid generated code is lossgen's bug; say where
+            raise LossgenError(f"black could not format {path.name}: {exc}") from None
+        path.write_text(formatted, encoding="utf-8")
+        changed += 1
+    return changed
+
+
+def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | None = None) -> str:
+    """The loss source for `lossgen show`: the same template file `new` writes, rendered alone."""
+    from cookiecutter.environment import StrictEnvironment
+
+    names = Names.derive(name or spec.name)
+    template_target = "r" if target == "r" else "python"
+    context = build_context(spec, values, names, template_target, name or spec.name)
+    root = templates_dir() / template_target / "{{cookiecutter.project_slug}}"
+    relative = {"python": "{{cookiecutter.package}}/loss.py", "numpy": "tests/reference.py",
+                "r": "R/loss.R"}[target]
+    env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
+    text = env.from_string((root / relative).read_text(encoding="utf-8")).render(cookiecutter=context)
+    if target in ("python", "numpy"):
+        import black
+
+        text = black.format_str(text, mode=black.Mode())
+    return text
+
+
+def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
+                   name: str | None = None, force: bool = False, format_code: bool = True) -> Path:
+    """Render into a staging directory, format, then move into place. Returns the project path."""
+    from cookiecutter.main import cookiecutter
+
+    name = name or spec.name
+    names = Names.derive(name)
+    output_dir = Path(output_dir).resolve()
+    destination = output_dir / names.directory(target)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())) and not force:
+        raise UsageError(f"{destination} already exists and is not empty (use --force to replace it)")
+    context = build_context(spec, values, names, target, name)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".lossgen-", dir=output_dir))
+    try:
+        config = staging / "cookiecutter.yaml"
+        # Keep cookiecutter's replay file and cache inside the staging directory, not in $HOME.
+        config.write_text(f"replay_dir: {json.dumps(str(staging / 'replay'))}\n"
+                          f"cookiecutters_dir: {json.dumps(str(staging / 'cache'))}\n", encoding="utf-8")
+        rendered = Path(cookiecutter(str(templates_dir() / target), no_input=True, extra_context=context,
+                                     output_dir=str(staging / "out"), config_file=str(config),
+                                     accept_hooks=False))
+        if format_code:
+            format_python_tree(rendered)
+        previous = staging / "previous"
+        if destination.exists():
+            os.replace(destination, previous)  # kept until the new tree is in place
+        try:
+            os.replace(rendered, destination)
+        except OSError:
+            if previous.exists():
+                os.replace(previous, destination)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return destination

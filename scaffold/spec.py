@@ -1,0 +1,434 @@
+"""Loss specs: TOML in, a validated `LossSpec` out, and parameter values bound against it.
+
+A spec is data written by people; every problem found here is reported with the file, line and
+column of the offending key, because that is what a spec author needs to fix it.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold.errors import SpecError
+from scaffold.formula import BUILTIN_NAMES, FUNCTIONS, INPUTS, Program, compile_formula
+
+TASKS = {
+    "regression": "real-valued targets; y_pred is the raw model output",
+    "positive_regression": "non-negative targets (counts, rates, prices); y_pred > 0",
+    "binary": "0/1 labels (one or more per sample); y_pred probabilities, or logits with from_logits",
+    "categorical": "one-hot (or soft) labels over the last axis; y_pred probabilities, or logits with from_logits",
+    "sparse_categorical": "integer class labels, shape (batch,) or (batch, 1); y_pred as for categorical",
+    "multi_output": "several regression outputs per sample, shape (batch, outputs)",
+    "metric": "pair labels (1 similar, 0 dissimilar); y_pred is a non-negative distance",
+}
+PARAM_TYPES = ("float", "int", "bool", "float_list", "choice")
+TOP_KEYS = {"name", "title", "summary", "description", "task", "reference", "formula", "params",
+            "examples", "overrides", "code"}
+PARAM_KEYS = {"type", "default", "help", "gt", "ge", "lt", "le", "choices", "min_length"}
+CODE_TARGETS = ("python", "r", "numpy")
+# Names a parameter cannot take: they clash with the loss inputs, formula built-ins, the
+# keras.losses.Loss constructor, or keywords of Python and R.
+R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
+              "NULL", "Inf", "NaN", "NA", "in"}
+RESERVED_PARAMS = ({*INPUTS, *BUILTIN_NAMES, *FUNCTIONS, "name", "reduction", "dtype", "loss", "self",
+                    "config", "ops", "keras", "np"} | R_RESERVED)
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any
+    help: str = ""
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] = ()
+    min_length: int = 1
+
+    @property
+    def bounds(self) -> list[tuple[str, float]]:
+        return [(op, v) for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
+
+    def describe_allowed(self) -> str:
+        """What values are allowed, in words a user reads in --help and errors."""
+        if self.type == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.type == "bool":
+            return "true or false"
+        what = {"float": "a number", "int": "an integer", "float_list": "comma-separated numbers"}[self.type]
+        if self.bounds:
+            each = " each" if self.type == "float_list" else ""
+            what += each + " " + " and ".join(f"{op} {_fmt(v)}" for op, v in self.bounds)
+        return what
+
+    def parse(self, text: str) -> Any:
+        """Turn command-line text into a checked value; ValueError says what is allowed."""
+        text = text.strip()
+        try:
+            if self.type == "float":
+                value = float(text)
+            elif self.type == "int":
+                value = int(text)
+            elif self.type == "bool":
+                lowered = text.lower()
+                if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                value = lowered in ("true", "1", "yes")
+            elif self.type == "float_list":
+                value = [float(part) for part in text.replace(" ", "").strip("[]").split(",") if part != ""]
+            else:
+                value = text
+        except ValueError:
+            raise ValueError(f"{text!r} is not valid for {self.name}: expected {self.describe_allowed()}") from None
+        return self.check(value)
+
+    def check(self, value: Any) -> Any:
+        """Check a value's type and range (for defaults, example params and user input alike)."""
+        allowed = self.describe_allowed()
+        if self.type == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
+            value = float(value)
+            items = [value]
+        elif self.type == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
+            items = [value]
+        elif self.type == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.name} must be true or false, got {value!r}")
+            return value
+        elif self.type == "choice":
+            if value not in self.choices:
+                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
+            return value
+        else:
+            if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+                raise ValueError(f"{self.name} must be a list of numbers, got {value!r}")
+            if len(value) < self.min_length:
+                raise ValueError(f"{self.name} needs at least {self.min_length} value(s), got {len(value)}")
+            value = [float(v) for v in value]
+            items = value
+        for item in items:
+            if not math.isfinite(item):
+                raise ValueError(f"{self.name} must be finite ({allowed}), got {item!r}")
+            for op, bound in self.bounds:
+                ok = {">": item > bound, ">=": item >= bound, "<": item < bound, "<=": item <= bound}[op]
+                if not ok:
+                    raise ValueError(f"{self.name} must be {allowed}, got {_fmt(item)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Example:
+    params: dict[str, Any]
+    y_true: list
+    y_pred: list
+    loss: list[float]
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An independent Keras implementation, `keras.losses.<cls>(kw=param_or_constant, ...)`."""
+
+    cls: str
+    kwargs: tuple[tuple[str, str, Any], ...]  # (keyword, "param" | "value", name or value)
+    text: str
+
+    def bind(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: (values[v] if how == "param" else v) for k, how, v in self.kwargs}
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    title: str
+    summary: str
+    task: str
+    formula: Program | None
+    params: dict[str, Param]
+    examples: tuple[Example, ...]
+    path: Path
+    reference: Reference | None = None
+    description: str = ""
+    overrides: bool = False
+    code: dict[str, str] = field(default_factory=dict)
+    origin: str = "built-in"
+
+    @property
+    def formula_text(self) -> str:
+        return self.formula.source.strip() if self.formula else ""
+
+    @property
+    def from_logits(self) -> bool:
+        return "from_logits" in self.params
+
+    def bind(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """All parameter values: the given ones checked, the rest defaults. ValueError on problems."""
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {self.name} (valid: {valid})")
+        return {name: p.check(given[name]) if name in given else p.default for name, p in self.params.items()}
+
+
+def _fmt(value: float) -> str:
+    return repr(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating keys in TOML text (tomllib gives values, not positions)
+
+
+class _Locator:
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def header(self, header: str, index: int = 0) -> int | None:
+        pattern = re.compile(r"^\s*" + re.escape(header) + r"\s*(#.*)?$")
+        hits = [i + 1 for i, line in enumerate(self.lines) if pattern.match(line)]
+        return hits[index] if index < len(hits) else None
+
+    def key(self, key: str, header: str | None = None, index: int = 0) -> tuple[int | None, int | None]:
+        start = 0
+        if header is not None:
+            found = self.header(header, index)
+            if found is None:
+                return None, None
+            start = found
+        pattern = re.compile(r"^(\s*)(" + re.escape(key) + r"|\"" + re.escape(key) + r"\")\s*=")
+        for i in range(start, len(self.lines)):
+            if i > start and header is not None and self.lines[i].lstrip().startswith("["):
+                break
+            if header is None and self.lines[i].lstrip().startswith("["):
+                break
+            match = pattern.match(self.lines[i])
+            if match:
+                return i + 1, len(match.group(1)) + 1
+        return (start or None), None
+
+    def formula_start(self) -> tuple[int, int]:
+        for i, line in enumerate(self.lines):
+            match = re.match(r'^\s*formula\s*=\s*("""|\'\'\'|"|\')', line)
+            if match:
+                rest = line[match.end():]
+                if match.group(1) in ('"""', "'''") and rest.strip() == "":
+                    return i + 2, 0
+                return i + 1, match.end()
+        return 1, 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_spec(path: str | Path, origin: str = "built-in") -> LossSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", str(path)) from None
+    return parse_spec(text, path, origin)
+
+
+def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
+    where = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", str(exc))
+        if match:
+            raise SpecError(f"TOML syntax error: {match.group(1)}", where, int(match.group(2)), int(match.group(3))) from None
+        raise SpecError(f"TOML syntax error: {exc}", where) from None
+    locate = _Locator(text)
+
+    def fail(message: str, key: str, header: str | None = None, index: int = 0) -> SpecError:
+        line, col = locate.key(key, header, index)
+        return SpecError(message, where, line, col)
+
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise fail(f"unknown key `{unknown[0]}` (allowed: {', '.join(sorted(TOP_KEYS))})", unknown[0])
+
+    def text_field(key: str, required: bool = True) -> str:
+        value = data.get(key, "")
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise fail(f"`{key}` must be a non-empty string", key) if key in data else SpecError(
+                f"missing required key `{key}`", where, 1, 1)
+        return value.strip()
+
+    name = text_field("name")
+    if not NAME_RE.match(name):
+        raise fail(f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter", "name")
+    if name != path.stem:
+        raise fail(f"name {name!r} must match the file name ({path.stem}.toml)", "name")
+    title, summary = text_field("title"), text_field("summary")
+    if "\n" in summary:
+        raise fail("`summary` must be one line", "summary")
+    description = text_field("description", required=False)
+    task = text_field("task")
+    if task not in TASKS:
+        raise fail(f"unknown task {task!r} (allowed: {', '.join(TASKS)})", "task")
+    overrides = data.get("overrides", False)
+    if not isinstance(overrides, bool):
+        raise fail("`overrides` must be true or false", "overrides")
+
+    params = _parse_params(data.get("params", {}), fail)
+
+    code = data.get("code", {})
+    if not isinstance(code, dict) or any(k not in CODE_TARGETS or not isinstance(v, str) for k, v in code.items()):
+        raise fail(f"[code] holds hand-written bodies keyed by target ({', '.join(CODE_TARGETS)})", "code")
+    formula = None
+    if "formula" in data:
+        if not isinstance(data["formula"], str):
+            raise fail("`formula` must be a string", "formula")
+        line, col = locate.formula_start()
+        formula = compile_formula(data["formula"], {n: p.type for n, p in params.items()}, where, line, col)
+    elif not code:
+        raise SpecError("missing required key `formula` (or a [code] table with hand-written bodies)", where, 1, 1)
+    elif set(code) != set(CODE_TARGETS):
+        raise fail(f"[code] without a formula needs all of {', '.join(CODE_TARGETS)}", "code")
+
+    reference = None
+    if "reference" in data:
+        reference = _parse_reference(data["reference"], params, lambda m: fail(m, "reference"))
+
+    examples = _parse_examples(data.get("examples", []), params, fail, locate)
+    if not examples:
+        raise SpecError("at least one [[examples]] entry with hand-computed values is required", where, None)
+    return LossSpec(name=name, title=title, summary=summary, task=task, formula=formula, params=params,
+                    examples=examples, path=path, reference=reference, description=description,
+                    overrides=overrides, code=dict(code), origin=origin)
+
+
+def _parse_params(raw: Any, fail) -> dict[str, Param]:
+    if not isinstance(raw, dict):
+        raise fail("`params` must be a table of [params.<name>] tables", "params")
+    params: dict[str, Param] = {}
+    for pname, table in raw.items():
+        header = f"[params.{pname}]"
+        if not isinstance(table, dict):
+            raise fail(f"parameter `{pname}` must be a table ({header})", pname, "[params]")
+        if not re.match(r"^[a-z][a-z0-9_]*$", pname) or pname in RESERVED_PARAMS or keyword.iskeyword(pname):
+            raise fail(f"parameter name `{pname}` is not allowed (lowercase identifier, not a reserved name)", "type", header)
+        unknown = sorted(set(table) - PARAM_KEYS)
+        if unknown:
+            raise fail(f"unknown key `{unknown[0]}` in {header} (allowed: {', '.join(sorted(PARAM_KEYS))})", unknown[0], header)
+        ptype = table.get("type")
+        if ptype not in PARAM_TYPES:
+            raise fail(f"parameter `{pname}`: type must be one of {', '.join(PARAM_TYPES)}, got {ptype!r}", "type", header)
+        bounds = {}
+        for key in ("gt", "ge", "lt", "le"):
+            if key in table:
+                value = table[key]
+                if ptype not in ("float", "int", "float_list") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise fail(f"parameter `{pname}`: `{key}` must be a number and needs a numeric type", key, header)
+                bounds[key] = value
+        choices = table.get("choices", ())
+        if ptype == "choice":
+            if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
+                raise fail(f"parameter `{pname}`: a choice needs `choices`, a list of strings", "choices" if "choices" in table else "type", header)
+        elif "choices" in table:
+            raise fail(f"parameter `{pname}`: `choices` is only for type = \"choice\"", "choices", header)
+        help_text = table.get("help", "")
+        if not isinstance(help_text, str):
+            raise fail(f"parameter `{pname}`: `help` must be a string", "help", header)
+        min_length = table.get("min_length", 1)
+        if type(min_length) is not int or min_length < 1:
+            raise fail(f"parameter `{pname}`: `min_length` must be a positive integer", "min_length", header)
+        if "default" not in table:
+            raise fail(f"parameter `{pname}` needs a `default`", "type", header)
+        param = Param(pname, ptype, None, help_text.strip(), choices=tuple(choices), min_length=min_length, **bounds)
+        try:
+            default = param.check(table["default"])
+        except ValueError as exc:
+            raise fail(f"bad default: {exc}", "default", header) from None
+        params[pname] = Param(pname, ptype, default, help_text.strip(), choices=tuple(choices),
+                              min_length=min_length, **bounds)
+    return params
+
+
+def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
+    message = "`reference` must look like keras.losses.Name(keyword=parameter_or_constant, ...)"
+    if not isinstance(text, str):
+        raise fail(message)
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise fail(message) from None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name)
+            and node.func.value.value.id == "keras" and node.func.value.attr == "losses"
+            and re.match(r"^[A-Z][A-Za-z0-9]*$", node.func.attr) and not node.args):
+        raise fail(message + " (a keras.losses class, keyword arguments only)")
+    kwargs = []
+    for kw in node.keywords:
+        value = kw.value
+        if kw.arg is None or kw.arg.startswith("_") or kw.arg == "reduction":
+            raise fail(message)
+        if isinstance(value, ast.Name) and value.id in params:
+            kwargs.append((kw.arg, "param", value.id))
+            continue
+        try:
+            literal = ast.literal_eval(value)  # literals only: numbers, strings, bools, tuples of them
+        except ValueError:
+            raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant") from None
+        if not isinstance(literal, (int, float, str, bool, tuple)) or (
+                isinstance(literal, tuple) and not all(type(v) is int for v in literal)):
+            raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant")
+        kwargs.append((kw.arg, "value", literal))
+    return Reference(node.func.attr, tuple(kwargs), text.strip())
+
+
+def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) -> tuple[Example, ...]:
+    if not isinstance(raw, list):
+        raise fail("`examples` must be an array of [[examples]] tables", "examples")
+    examples = []
+    for index, table in enumerate(raw):
+        line = locate.header("[[examples]]", index)
+
+        def bad(message: str, key: str) -> SpecError:
+            return fail(f"example {index + 1}: {message}", key, "[[examples]]", index)
+
+        for key in ("y_true", "y_pred", "loss"):
+            if key not in table:
+                raise bad(f"missing `{key}`", "y_true")
+        values = table.get("params", {})
+        if not isinstance(values, dict):
+            raise bad("`params` must be an inline table", "params")
+        unknown = sorted(set(values) - set(params))
+        if unknown:
+            raise bad(f"unknown parameter `{unknown[0]}` (valid: {', '.join(params) or 'none'})", "params")
+        try:
+            bound = {name: params[name].check(v) for name, v in values.items()}
+        except ValueError as exc:
+            raise bad(str(exc), "params") from None
+        y_true, y_pred, loss = table["y_true"], table["y_pred"], table["loss"]
+        for key, value in (("y_true", y_true), ("y_pred", y_pred)):
+            if not _is_numeric_array(value) or not isinstance(value, list) or not value:
+                raise bad(f"`{key}` must be a non-empty (nested) list of numbers, one row per sample", key)
+        if not isinstance(loss, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in loss):
+            raise bad("`loss` must be a list of numbers, one per sample", "loss")
+        if len(loss) != len(y_pred) or len(y_true) != len(y_pred):
+            raise bad(f"y_true, y_pred and loss need one entry per sample ({len(y_true)}, {len(y_pred)}, {len(loss)})", "loss")
+        examples.append(Example(bound, y_true, y_pred, [float(v) for v in loss], line))
+    return tuple(examples)
+
+
+def _is_numeric_array(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, list) and all(_is_numeric_array(v) for v in value)
