@@ -41,7 +41,7 @@ def run(project: Path, extra_args: list[str]) -> dict:
     counter = _Counter()
     os.chdir(project)
     try:
-        exit_code = pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", str(project), *extra_args,
+        exit_code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:benchmark", "--rootdir", str(project), *extra_args,
                                  str(project)], plugins=[counter])
     finally:
         os.chdir(saved_cwd)

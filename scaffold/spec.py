@@ -306,7 +306,7 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
 
     examples = _parse_examples(data.get("examples", []), params, fail, locate)
     if not examples:
-        raise SpecError("at least one [[examples]] entry with hand-computed values is required", where, None)
+        raise SpecError("at least one [[examples]] entry with hand-computed values is required", where, 1, 1)
     return LossSpec(name=name, title=title, summary=summary, task=task, formula=formula, params=params,
                     examples=examples, path=path, reference=reference, description=description,
                     overrides=overrides, code=dict(code), origin=origin)

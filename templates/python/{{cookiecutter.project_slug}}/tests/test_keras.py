@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from cases import INVALID_PARAMS, PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
+from cases import {% if cookiecutter._loss.has_invalid_params %}INVALID_PARAMS, {% endif %}PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}
 
 
@@ -40,12 +40,14 @@ def test_per_sample_weights_weight_each_sample():
 def test_reductions(reduction, reduce):
     loss = {{ cookiecutter.class_name }}(**PARAMS, reduction=reduction)
     np.testing.assert_allclose(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED), reduce(per_sample()), rtol=1e-5)
+{%- if loss.has_invalid_params %}
 
 
 @pytest.mark.parametrize("name, value", INVALID_PARAMS, ids=[f"{n}={v!r}" for n, v in INVALID_PARAMS])
 def test_rejects_invalid_parameters(name, value):
     with pytest.raises(ValueError, match=name):
         {{ cookiecutter.class_name }}(**{**PARAMS, name: value})
+{%- endif %}
 
 
 def test_config_round_trip():
