@@ -270,6 +270,48 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         ctx.exit(EXIT_TESTS_FAILED)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--quick", is_flag=True, help="Schema, formula and NumPy checks only (no TensorFlow start).")
+@_catch
+def validate(paths, quick):
+    """Check spec files (or directories of them) the way lossgen checks its built-ins.
+
+    Schema, formula, hand-computed examples (NumPy and the generated Keras code), agreement with
+    the named Keras reference on random inputs, one value per sample, and finite values and
+    gradients on the task's extreme inputs. One line per problem; exit code 1 if any.
+    """
+    from scaffold import validate as checks
+
+    files = checks.collect(paths)
+    problems = 0
+    for path in files:
+        _, found = checks.validate_file(path, quick)
+        for problem in found:
+            click.echo(str(problem))
+        problems += len(found)
+        if not found:
+            click.echo(f"{path}: ok")
+    click.echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
+    if problems:
+        raise SystemExit(EXIT_TESTS_FAILED)
+
+
+@cli.command("spec")
+@click.argument("name")
+@click.option("--task", type=click.Choice(list(TASKS)), default="regression", show_default=True)
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Directory to write NAME.toml into (your team catalog).")
+@click.option("--force", is_flag=True, help="Overwrite an existing NAME.toml.")
+@_catch
+def spec_command(name, task, output_dir, force):
+    """Write a commented starter spec NAME.toml for a new team loss."""
+    from scaffold.starter import write_starter
+
+    path = write_starter(name, task, output_dir, force)
+    click.echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
+
+
 def _usage_hint(project: Path, target: str, names) -> None:
     if target == "r":
         click.echo(f"Use it: source the package ({project}), then "

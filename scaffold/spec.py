@@ -164,6 +164,10 @@ class LossSpec:
     overrides: bool = False
     code: dict[str, str] = field(default_factory=dict)
     origin: str = "built-in"
+    lines: dict[str, int] = field(default_factory=dict)  # where keys sit, for located problems
+
+    def where(self, key: str) -> str:
+        return f"{self.path}:{self.lines[key]}" if key in self.lines else str(self.path)
 
     @property
     def formula_text(self) -> str:
@@ -307,9 +311,11 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
     examples = _parse_examples(data.get("examples", []), params, fail, locate)
     if not examples:
         raise SpecError("at least one [[examples]] entry with hand-computed values is required", where, 1, 1)
+    lines = {key: line for key in ("name", "reference", "code") if (line := locate.key(key)[0])}
+    lines["formula"] = locate.formula_start()[0]
     return LossSpec(name=name, title=title, summary=summary, task=task, formula=formula, params=params,
                     examples=examples, path=path, reference=reference, description=description,
-                    overrides=overrides, code=dict(code), origin=origin)
+                    overrides=overrides, code=dict(code), origin=origin, lines=lines)
 
 
 def _parse_params(raw: Any, fail) -> dict[str, Param]:

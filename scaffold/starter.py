@@ -1,0 +1,77 @@
+"""`lossgen spec NAME`: a commented starter spec for a new team loss, valid as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaffold.emit import numpy as numpy_emit
+from scaffold.errors import UsageError
+from scaffold.paths import templates_dir
+from scaffold.spec import NAME_RE, TASKS, parse_spec
+
+# A small, numerically safe loss per task, with one parameter and two example inputs.
+STARTERS = {
+    "regression": ("weight", "1.0", "Scale of the loss.",
+                   "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
+                   ([[0.0, 1.0]], [[1.0, 3.0]]), ([[2.0], [0.0]], [[0.5], [1.0]])),
+    "positive_regression": ("weight", "1.0", "Scale of the loss.",
+                            "loss = mean(weight * (y_pred - y_true * log(y_pred + epsilon)), axis=-1)",
+                            ([[1.0, 2.0]], [[1.0, 1.0]]), ([[0.0], [3.0]], [[2.0], [3.0]])),
+    "binary": ("weight", "1.0", "Scale of the loss.",
+               "p = clip(y_pred, epsilon, 1 - epsilon)\n"
+               "loss = mean(-weight * (y_true * log(p) + (1 - y_true) * log(1 - p)), axis=-1)",
+               ([[1.0, 0.0]], [[0.8, 0.4]]), ([[1.0], [0.0]], [[0.5], [0.1]])),
+    "categorical": ("weight", "1.0", "Scale of the loss.",
+                    "p = clip(y_pred, epsilon, 1.0)\nloss = -weight * sum(y_true * log(p), axis=-1)",
+                    ([[0.0, 1.0, 0.0]], [[0.2, 0.7, 0.1]]), ([[1.0, 0.0, 0.0]], [[0.5, 0.25, 0.25]])),
+    "sparse_categorical": ("weight", "1.0", "Scale of the loss.",
+                           "labels = one_hot(y_true, num_classes)\np = clip(y_pred, epsilon, 1.0)\n"
+                           "loss = -weight * sum(labels * log(p), axis=-1)",
+                           ([[1]], [[0.2, 0.7, 0.1]]), ([[0], [2]], [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])),
+    "multi_output": ("weight", "1.0", "Scale of the loss.",
+                     "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
+                     ([[0.0, 1.0, 2.0]], [[1.0, 1.0, 0.0]]), ([[1.0, 1.0, 1.0]], [[1.0, 1.0, 4.0]])),
+    "metric": ("margin", "1.0", "Distance beyond which dissimilar pairs cost nothing.",
+               "loss = mean(y_true * square(y_pred) + (1 - y_true) * square(relu(margin - y_pred)), axis=-1)",
+               ([[1.0], [0.0]], [[0.5], [0.25]]), ([[0.0]], [[3.0]])),
+}
+
+
+def starter_text(name: str, task: str) -> str:
+    from jinja2 import Environment, StrictUndefined
+
+    if not NAME_RE.match(name):
+        raise UsageError(f"invalid spec name {name!r}: lowercase letters, digits and underscores, starting with a letter")
+    if task not in TASKS:
+        raise UsageError(f"unknown task {task!r} (allowed: {', '.join(TASKS)})")
+    param, default, param_help, formula, *inputs = STARTERS[task]
+    env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+    template = env.from_string((templates_dir() / "starter.toml").read_text(encoding="utf-8"))
+    values = [default, "2.0"]
+
+    def render(losses: list[list[float]]) -> str:
+        examples = [{"value": v, "y_true": yt, "y_pred": yp, "loss": loss}
+                    for v, (yt, yp), loss in zip(values, inputs, losses)]
+        return template.render(name=name, title=_title(name), task=task,
+                               tasks=" | ".join(TASKS), formula=formula, param=param, default=default,
+                               param_help=param_help, examples=examples)
+
+    draft = parse_spec(render([[0.0] * len(yt) for yt, _ in inputs]), Path(f"{name}.toml"))
+    losses = [[round(float(v), 12) for v in numpy_emit.evaluate(draft, e.y_true, e.y_pred, draft.bind(e.params))]
+              for e in draft.examples]
+    return render(losses)
+
+
+def _title(name: str) -> str:
+    words = name.replace("_", " ").capitalize()
+    return words if words.endswith("loss") else words + " loss"
+
+
+def write_starter(name: str, task: str, output_dir: Path, force: bool) -> Path:
+    path = Path(output_dir) / f"{name}.toml"
+    text = starter_text(name, task)
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

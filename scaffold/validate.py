@@ -1,0 +1,186 @@
+"""`lossgen validate`: check spec files the way lossgen's own tests check the built-ins.
+
+Quick checks (no TensorFlow): schema, formula, built-in name clashes, examples and finiteness on
+the task's extreme inputs with the NumPy evaluator. Full checks add, under Keras: the emitted
+Python code on the examples, one value per sample, agreement with the named Keras reference on
+random inputs of the task's domain, and finite values and gradients on the extreme inputs.
+Every problem is one `file:line: message` line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from scaffold import domains
+from scaffold.catalog import spec_files
+from scaffold.emit import numpy as numpy_emit
+from scaffold.errors import SpecError, UsageError
+from scaffold.paths import builtin_losses_dir
+from scaffold.spec import Example, LossSpec, load_spec
+
+RTOL, ATOL = 1e-6, 1e-9
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def collect(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += spec_files(path)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+    if not files:
+        raise UsageError(f"no spec files (*.toml) found in {', '.join(paths)}")
+    return files
+
+
+def validate_file(path: Path, quick: bool) -> tuple[LossSpec | None, list[Problem]]:
+    try:
+        spec = load_spec(path, origin="validate")
+    except SpecError as exc:
+        return None, [Problem(str(exc).split(": ", 1)[0], exc.message)]
+    problems = list(quick_checks(spec))
+    if not quick and not problems:
+        problems += list(keras_checks(spec))
+    return spec, problems
+
+
+def _example_where(spec: LossSpec, example: Example) -> str:
+    return f"{spec.path}:{example.line}" if example.line else str(spec.path)
+
+
+def _mismatch(expected: np.ndarray, got: np.ndarray) -> str | None:
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != expected.shape:
+        return f"got shape {got.shape}, expected {expected.shape} (one value per sample)"
+    if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
+        return f"expected {expected.tolist()}, got {np.round(got, 10).tolist()}"
+    return None
+
+
+def quick_checks(spec: LossSpec) -> Iterator[Problem]:
+    builtin = builtin_losses_dir() / f"{spec.name}.toml"
+    if builtin.is_file() and builtin.resolve() != spec.path.resolve() and not spec.overrides:
+        yield Problem(spec.where("name"), f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`")
+    if spec.formula is None:
+        return  # hand-written code: only the Keras run can check its examples
+    for example in spec.examples:
+        values = spec.bind(example.params)
+        got = numpy_emit.evaluate(spec, example.y_true, example.y_pred, values)
+        problem = _mismatch(np.asarray(example.loss), got)
+        if problem:
+            yield Problem(_example_where(spec, example), f"example does not hold (NumPy): {problem}")
+    values = spec.bind()
+    for case in domains.extremes(spec, values):
+        got = numpy_emit.evaluate(spec, case.y_true, case.y_pred, values)
+        if not np.all(np.isfinite(got)):
+            yield Problem(spec.where("formula"), f"unstable: non-finite loss {got.tolist()} on extreme input "
+                                                 f"'{case.name}' (y_pred={case.y_pred.tolist()})")
+
+
+def load_python_loss(spec: LossSpec, directory: Path):
+    """Import the loss module `lossgen new` would write, from a temporary file."""
+    from scaffold.render import Names, preview
+
+    names = Names.derive(spec.name)
+    module_name = f"lossgen_validate_{spec.name}"
+    path = directory / f"{module_name}.py"
+    path.write_text(preview(spec, spec.bind(), "python"), encoding="utf-8")
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module  # keras' serialization registry wants a real module
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(module_name, None)
+    return getattr(module, names.function_name)
+
+
+def keras_checks(spec: LossSpec) -> Iterator[Problem]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ start-up chatter
+    import keras
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            loss_fn = load_python_loss(spec, Path(tmp))
+        except Exception as exc:
+            yield Problem(spec.where("code" if spec.code else "formula"), f"generated Python does not load: {exc}")
+            return
+    values = spec.bind()
+
+    def run(y_true: Any, y_pred: Any, params: dict[str, Any]) -> np.ndarray:
+        return np.asarray(loss_fn(np.asarray(y_true, "float64"), np.asarray(y_pred, "float64"), **params))
+
+    for example in spec.examples:
+        try:
+            got = run(example.y_true, example.y_pred, spec.bind(example.params))
+        except Exception as exc:
+            yield Problem(_example_where(spec, example), f"Keras code fails on the example: {exc}")
+            continue
+        problem = _mismatch(np.asarray(example.loss), got)
+        if problem:
+            yield Problem(_example_where(spec, example), f"example does not hold (Keras): {problem}")
+
+    rng = np.random.default_rng(0)
+    samples = [domains.sample(spec, values, rng) for _ in range(3)]
+    for sample in samples:
+        got = run(sample.y_true, sample.y_pred, values)
+        if got.shape != (len(sample.y_pred),):
+            yield Problem(spec.where("formula"), f"loss has shape {got.shape}; it must be one value per sample "
+                                                 f"({len(sample.y_pred)},): reduce the last axis, not the batch")
+            return
+        if spec.formula is not None:
+            reference = numpy_emit.evaluate(spec, sample.y_true, sample.y_pred, values)
+            if not np.allclose(got, reference, rtol=RTOL, atol=ATOL):
+                yield Problem(spec.where("formula"), "Keras code and NumPy reference disagree on random inputs")
+                break
+
+    if spec.reference:
+        builtin = getattr(keras.losses, spec.reference.cls, None)
+        if not (isinstance(builtin, type) and issubclass(builtin, keras.losses.Loss)):
+            yield Problem(spec.where("reference"), f"keras.losses has no loss class {spec.reference.cls}")
+        else:
+            try:
+                reference_loss = builtin(**spec.reference.bind(values), reduction=None, dtype="float64")
+                for sample in samples:
+                    expected = np.asarray(reference_loss(sample.y_true, sample.y_pred))
+                    got = run(sample.y_true, sample.y_pred, values)
+                    if not np.allclose(got, expected, rtol=RTOL, atol=1e-7):
+                        worst = float(np.max(np.abs(got - expected)))
+                        yield Problem(spec.where("reference"), f"disagrees with {spec.reference.text} on random "
+                                                               f"{spec.task} inputs (max abs difference {worst:.3g})")
+                        break
+            except Exception as exc:
+                yield Problem(spec.where("reference"), f"{spec.reference.text} cannot be evaluated: {exc}")
+
+    for case in domains.extremes(spec, values):
+        y_true = tf.constant(case.y_true, dtype="float32")
+        y_pred = tf.Variable(tf.constant(case.y_pred, dtype="float32"))
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y_true, y_pred, **values)
+        gradient = tape.gradient(loss, y_pred)
+        if not np.all(np.isfinite(loss.numpy())):
+            yield Problem(spec.where("formula"), f"unstable: non-finite loss on extreme input '{case.name}' (float32)")
+        elif gradient is None or not np.all(np.isfinite(gradient.numpy())):
+            yield Problem(spec.where("formula"), f"unstable: non-finite gradient on extreme input '{case.name}' "
+                                                 "(float32); check where() branches, sqrt at 0 and unclipped logs")
