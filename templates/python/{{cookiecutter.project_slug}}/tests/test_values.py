@@ -54,7 +54,7 @@ def test_labels_with_and_without_trailing_axis():
     column = {{ cookiecutter.function_name }}(labels[:, None], RANDOM_Y_PRED, **PARAMS)
     np.testing.assert_allclose(flat, column, rtol=1e-6)
     assert tuple(flat.shape) == (len(labels),)
-{% elif cookiecutter.task not in ("categorical",) %}
+{% elif cookiecutter.task not in ("categorical", "multi_output") %}
 
 def test_targets_without_trailing_axis_are_aligned():
     # A (batch,) target against a (batch, 1) prediction must not broadcast to (batch, batch).
