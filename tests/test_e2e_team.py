@@ -1,0 +1,84 @@
+"""End to end for team catalogs: the asym_mse team spec reached through each discovery path
+(--catalog, LOSSGEN_PATH, [tool.lossgen] in pyproject.toml, an installed entry point) and the
+hand-written topk_mse spec, generated for both targets; all Python suites run in one pytest
+process, all R packages in one Rscript process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scaffold import check
+from scaffold.cli import cli
+from tests.test_team import TEAM, make_entry_point
+
+pytestmark = pytest.mark.e2e
+PATHS = ["--catalog", "LOSSGEN_PATH", "pyproject", "entry point"]
+TARGETS = ["python", "r"]
+
+
+def generate(monkeypatch, root: Path, how: str, target: str, kind: str = "asym_mse") -> Path:
+    """Make `kind` findable only through `how`, then run `lossgen new` from a fresh directory."""
+    workdir = root / f"{how.replace(' ', '-').strip('-')}-{target}-{kind}"
+    catalog = workdir / "team-losses"
+    shutil.copytree(TEAM, catalog)
+    out = workdir / "out"
+    args = ["new", "--kind", kind, "--target", target, "--no-input", "--no-test", "-o", str(out)]
+    env = {}
+    with monkeypatch.context() as patch:
+        patch.delenv("LOSSGEN_PATH", raising=False)
+        patch.chdir(workdir)
+        if how == "--catalog":
+            args += ["--catalog", str(catalog)]
+        elif how == "LOSSGEN_PATH":
+            env["LOSSGEN_PATH"] = str(catalog)
+        elif how == "pyproject":
+            (workdir / "pyproject.toml").write_text('[tool.lossgen]\ncatalogs = ["team-losses"]\n')
+        else:
+            make_entry_point(workdir / "site", catalog)
+            patch.syspath_prepend(str(workdir / "site"))
+        result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    projects = [p for p in out.iterdir() if p.is_dir()]
+    assert len(projects) == 1
+    return projects[0]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("team")
+    patch = pytest.MonkeyPatch()
+    try:
+        made = {(how, target): generate(patch, root, how, target) for how in PATHS for target in TARGETS}
+        for target in TARGETS:
+            made[("hand-written", target)] = generate(patch, root, "--catalog", target, kind="topk_mse")
+    finally:
+        patch.undo()
+    return made
+
+
+@pytest.fixture(scope="module")
+def reports(generated):
+    results = {}
+    for target in TARGETS:
+        keys = [key for key in generated if key[1] == target]
+        if target == "r" and check.r_missing() and not os.environ.get("LOSSGEN_REQUIRE_R"):
+            continue
+        for key, report in zip(keys, check.run_tests(target, [generated[k] for k in keys])):
+            results[key] = report
+    return results
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("how", PATHS + ["hand-written"])
+def test_team_spec_generates_a_passing_project(how, target, reports, generated):
+    if (how, target) not in reports:
+        pytest.skip(f"R tests cannot run here: {check.r_missing()} (set LOSSGEN_REQUIRE_R=1 to fail instead)")
+    report = reports[(how, target)]
+    assert report.ok, f"{how}/{target}: {report.summary()}\n" + "\n".join(report.output[-40:])
+    record = (generated[(how, target)] / ".lossgen.toml").read_text()
+    assert f'target = "{target}"' in record
