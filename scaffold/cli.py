@@ -38,6 +38,23 @@ class SpecParamType(click.ParamType):
             self.fail(str(exc), option, ctx)
 
 
+class KindType(click.ParamType):
+    """A kind from the catalog; a typo gets the closest name suggested and the prompt repeats."""
+
+    name = "kind"
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def convert(self, value, option, ctx):
+        if isinstance(value, LossSpec):
+            return value
+        try:
+            return self.catalog.get(value.strip())
+        except UsageError as exc:
+            self.fail(str(exc), option, ctx)
+
+
 def option_name(param: Param) -> str:
     return "--" + param.name.replace("_", "-")
 
@@ -247,8 +264,9 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         catalog = open_catalog(catalogs)
         if not interactive:
             raise OneLineError(f"missing --kind (choose from: {', '.join(catalog.names())})")
-        kind = click.prompt("kind of loss", type=click.Choice(catalog.names()), show_choices=True)
-        spec = catalog.get(kind)
+        for kind_name in catalog.names():
+            click.echo(f"  {kind_name:<32} {catalog.specs[kind_name].summary}")
+        spec = click.prompt("kind of loss (from the list above)", type=KindType(catalog))
     values = _values(spec, given, interactive)
     if target is None:
         target = click.prompt("target", type=click.Choice(TARGETS), default="python") if interactive else "python"

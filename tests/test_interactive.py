@@ -1,0 +1,39 @@
+"""Prompting: missing values are asked for in a terminal, bad answers re-asked; never without one."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from scaffold import cli as cli_module
+from scaffold.cli import cli
+
+
+def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    answers = "hubr\nhuber\nabc\n-2\n3\n\n"
+    result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "unknown kind 'hubr' (did you mean 'huber'?" in result.output
+    assert "'abc' is not valid for delta: expected a number > 0" in result.output
+    assert "delta must be a number > 0, got -2" in result.output
+    assert "target (python, r) [python]:" in result.output
+    assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+
+
+def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    result = CliRunner().invoke(cli, ["new", "--kind", "binary_focal", "--gamma", "1", "--no-from-logits",
+                                      "--target", "python", "--no-test", "-o", str(tmp_path)], input="0.5\n")
+    assert result.exit_code == 0, result.output
+    assert "gamma" not in result.output.split("Generated")[0].replace("--gamma", "")
+    assert "alpha (" in result.output  # the one missing parameter
+    text = (tmp_path / "binary-focal-loss" / "binary_focal_loss" / "loss.py").read_text()
+    assert "gamma=1.0" in text and "alpha=0.5" in text and "from_logits=False" in text
+
+
+def test_no_input_never_prompts(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    result = CliRunner().invoke(cli, ["new", "--kind", "huber", "--no-input", "--no-test", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "[1.0]:" not in result.output
+    assert "delta=1.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
