@@ -124,6 +124,17 @@ class KindCommand(click.Command):
         kinds = _peek(args, "--kind")
         return kinds[-1] if kinds else None
 
+    def format_options(self, ctx, formatter):
+        spec = ctx.meta.get("lossgen.spec")
+        own = [p for p in self.get_params(ctx) if p not in self.params[len(self.base_params):]]
+        rows = [record for p in own if (record := p.get_help_record(ctx))]
+        with formatter.section("Options"):
+            formatter.write_dl(rows)
+        kind_rows = [record for p in self.params[len(self.base_params):] if (record := p.get_help_record(ctx))]
+        if spec is not None:
+            with formatter.section(f"Parameters of {spec.name} ({spec.title})"):
+                formatter.write_dl(kind_rows or [("(none)", "this kind has no parameters")])
+
     def parse_args(self, ctx, args):
         self.params = list(self.base_params)
         kind = self.kind_in(args)

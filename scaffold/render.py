@@ -270,6 +270,7 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
         "r_body": r_emit.function_body(spec),
         "r_checks": r_emit.param_checks(spec),
         "r_signature": signature,
+        "r_usage": ", ".join(f"{p} = {r_emit.deparse_literal(spec.params[p], v)}" for p, v in values.items()),
         "r_cases": "\n".join(lines),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds
         "r_title": r_emit.roxygen_text(" ".join(spec.title.split())),

@@ -138,3 +138,115 @@ def param_checks(spec: LossSpec) -> str:
         else:
             lines.append(f"force({name})")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Documentation text: spec text placed in Rd files, roxygen comments and DESCRIPTION
+
+
+def rd_text(text: str) -> str:
+    """Spec text for an Rd file: backslash, `%` and braces are markup there, so they are escaped."""
+    return (text.replace("\\", "\\\\").replace("%", "\\%").replace("{", "\\{").replace("}", "\\}"))
+
+
+def rd_line(text: str) -> str:
+    """One-line Rd text (titles, argument descriptions)."""
+    return " ".join(rd_text(text).split())
+
+
+def roxygen_text(text: str) -> str:
+    """Spec text for roxygen comments (markdown off): Rd escapes, and `@` doubled so no line reads as a tag."""
+    return rd_text(text).replace("@", "@@")
+
+
+def roxygen_lines(text: str) -> str:
+    """Multi-line text as roxygen comment lines (`#'` alone for blank lines)."""
+    return "\n".join("#' " + line if line.strip() else "#'" for line in roxygen_text(text).splitlines())
+
+
+SMALL_WORDS = {"a", "an", "and", "are", "as", "at", "be", "but", "by", "en", "for", "from", "if", "in", "into",
+               "is", "nor", "not", "of", "on", "or", "per", "so", "than", "that", "the", "to", "via", "vs",
+               "with"}
+
+
+def title_case(text: str) -> str:
+    """A DESCRIPTION Title: one line, words capitalised except small ones (as tools::toTitleCase), no final period."""
+    words = " ".join(text.split()).rstrip(".").split(" ")
+    out = []
+    for i, word in enumerate(words):
+        if i > 0 and word.lower() in SMALL_WORDS:
+            out.append(word.lower())
+        else:
+            out.append(word[:1].upper() + word[1:])
+    return " ".join(out)
+
+
+def dcf_text(text: str) -> str:
+    """One-line text for a DESCRIPTION field."""
+    return " ".join(text.split())
+
+
+def value_literal(value) -> str:
+    """Test data (numbers, strings, booleans, lists) as R source; empty lists are numeric(0)."""
+    import math
+
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return f"{value}L"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Inf" if value > 0 else "-Inf"
+        return format_number(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "numeric(0)"
+        return "c(" + ", ".join(value_literal(v) for v in value) + ")"
+    raise TypeError(f"no R literal for {value!r}")  # pragma: no cover
+
+
+def r_only_invalid(param: Param, value) -> list:
+    """Arguments R users can pass that Python's typed CLI never sees: wrong types, NA, wrong lengths."""
+    na = {"bool": "NA", "choice": "NA_character_"}.get(param.type, "NA_real_")
+    bad = [na]
+    if param.type == "bool":
+        bad += ['"yes"', "c(TRUE, FALSE)"]
+    elif param.type == "choice":
+        bad += ["1", "c(" + ", ".join([json.dumps(value)] * 2) + ")"]
+    elif param.type == "float_list":
+        bad += ['"1"', "c(" + ", ".join(["NA_real_"] * max(param.min_length, 1)) + ")"]
+    else:
+        bad += ['"1"', f"c({literal(param, value)}, {literal(param, value)})"]
+        if param.type == "int":
+            bad.append(f"{int(value)} + 0.5")
+    return bad
+
+
+def _deparse_number(value: float) -> str:
+    """A double as R's deparse() shows it: up to 15 significant digits, fixed or scientific,
+    whichever is shorter (R's default scipen = 0)."""
+    if value == 0:
+        return "0"
+    shortest = "%.15g" % value
+    mantissa = shortest.split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+    digits = max(len(mantissa.rstrip("0")), 1)
+    sci = "%.*e" % (digits - 1, value)
+    exponent = int(sci.split("e")[1])
+    fixed = "%.*f" % (max(0, digits - 1 - exponent), value)
+    return fixed if len(fixed) <= len(sci) else sci
+
+
+def deparse_literal(param: Param, value) -> str:
+    """A parameter default as roxygen2 writes it in the Rd usage section (R's deparse of the
+    default expression), so that re-running roxygen2 on the package leaves man/ unchanged."""
+    if param.type in ("bool", "choice", "int"):
+        return literal(param, value)
+    if param.type == "float_list":
+        return "c(" + ", ".join(_deparse_number(float(v)) for v in value) + ")"
+    return _deparse_number(float(value))
