@@ -107,8 +107,8 @@ def literal(param: Param, value) -> str:
         return "True" if value else "False"
     if param.type == "choice":
         return repr(value)
-    if param.type == "float_list":
-        return "[" + ", ".join(format_number(float(v)) for v in value) + "]"
+    if param.type == "float_list":  # a tuple: no mutable default arguments
+        return "(" + ", ".join(format_number(float(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
     return format_number(float(value) if param.type == "float" else int(value))
 
 

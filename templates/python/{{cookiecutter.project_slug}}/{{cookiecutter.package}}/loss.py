@@ -26,7 +26,7 @@ def {{ cookiecutter.function_name }}(y_true, y_pred{% for p in loss.params %}, {
         y_true: {{ loss.y_true_doc }}
         y_pred: {{ loss.y_pred_doc }}
 {%- for p in loss.params %}
-        {{ p.name }}: {{ p.help_doc }} Allowed: {{ p.allowed }}.
+        {{ (p.name ~ ": " ~ p.help_doc ~ " Allowed: " ~ p.allowed ~ ".") | wordwrap(84, wrapstring="\n            ") }}
 {%- endfor %}
 
     Returns:
