@@ -183,7 +183,8 @@ def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
     random = domains.sample(spec, values, rng)
     reference = numpy_emit.evaluate(spec, random.y_true, random.y_pred, values) if spec.formula else None
     examples = [
-        {"id": f"example_{i}", "params": {**values, **example.params}, "y_true": example.y_true,
+        # Examples were computed by hand with the spec's defaults for every parameter they do not name.
+        {"id": f"example_{i}", "params": spec.bind(example.params), "y_true": example.y_true,
          "y_pred": example.y_pred, "loss": example.loss}
         for i, example in enumerate(spec.examples, start=1)
     ]

@@ -14,6 +14,14 @@ from scaffold.cli import cli
 
 pytestmark = pytest.mark.e2e
 KINDS = load_catalog().names()
+# Non-default values: examples must still use spec defaults, logits paths must be exercised.
+VARIANTS = {
+    "weighted_cce --class-weights 1,2,5 --from-logits": ["--class-weights", "1,2,5", "--from-logits"],
+    "sparse_focal --gamma 1.5 --from-logits": ["--gamma", "1.5", "--from-logits"],
+    "binary_focal --alpha 0.6 --from-logits": ["--alpha", "0.6", "--from-logits"],
+    "output_mse --output-index 2": ["--output-index", "2"],
+    "quantile --tau 0.9": ["--tau", "0.9"],
+}
 
 
 def generate(output_dir: Path, *args: str) -> None:
@@ -30,6 +38,10 @@ def projects(tmp_path_factory) -> dict[str, Path]:
         made[kind] = root / f"{kind.replace('_', '-')}-loss"
     generate(root, "--kind", "huber", "--delta", "2", "--name", "huber-delta-2")
     made["huber --delta 2"] = root / "huber-delta-2-loss"
+    for number, (label, options) in enumerate(VARIANTS.items()):
+        kind = label.split()[0]
+        generate(root, "--kind", kind, *options, "--name", f"variant-{number}")
+        made[label] = root / f"variant-{number}-loss"
     return made
 
 
@@ -39,7 +51,7 @@ def reports(projects) -> dict[str, check.TestReport]:
     return dict(zip(projects, results))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + list(VARIANTS))
 def test_generated_project_tests_pass(kind, reports):
     report = reports[kind]
     assert report.ok, f"{kind}: {report.summary()}\n" + "\n".join(report.output[-60:])
