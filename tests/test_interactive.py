@@ -37,3 +37,13 @@ def test_no_input_never_prompts(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "[1.0]:" not in result.output
     assert "delta=1.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+
+
+def test_nothing_is_written_outside_the_output_directory(tmp_path, monkeypatch):
+    home, out = tmp_path / "home", tmp_path / "out"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # cookiecutter's default replay dir is ~/.cookiecutter_replay
+    result = CliRunner().invoke(cli, ["new", "--kind", "mse", "--no-input", "--no-test", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(home.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["mse-loss"]
