@@ -113,11 +113,29 @@ def literal(param: Param, value) -> str:
     return format_number(float(value))
 
 
+def _bound_text(value: float) -> str:
+    value = float(value)
+    return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def r_allowed(param: Param) -> str:
+    """What values are allowed, in R terms (Param.describe_allowed speaks of the command line)."""
+    bounds = " and ".join(f"{op} {_bound_text(v)}" for op, v in param.bounds)
+    if param.type == "bool":
+        return "TRUE or FALSE"
+    if param.type == "choice":
+        return "one of " + ", ".join(json.dumps(c) for c in param.choices)
+    if param.type == "float_list":
+        text = f"a numeric vector of length >= {param.min_length}"
+        return text + (f", each value {bounds}" if bounds else "")
+    return param.describe_allowed()
+
+
 def param_checks(spec: LossSpec) -> str:
     """Factory lines that reject bad arguments with a message naming what is allowed."""
     lines = []
     for name, p in spec.params.items():
-        allowed = p.describe_allowed()
+        allowed = r_allowed(p)
         if p.type == "bool":
             bad = f"!is.logical({name}) || length({name}) != 1L || is.na({name})"
         elif p.type == "choice":
@@ -132,7 +150,7 @@ def param_checks(spec: LossSpec) -> str:
                 bad += f" || {name} != round({name})"
             bad += "".join(f" || !({name} {op} {format_number(float(v))})" for op, v in p.bounds)
         lines += [f"if ({bad}) {{",
-                  f'  stop("`{name}` must be {allowed}, got ", format({name}), call. = FALSE)', "}"]
+                  f"  stop({json.dumps(f'`{name}` must be {allowed}, got ')}, format({name}), call. = FALSE)", "}"]
         if p.type == "int":
             lines.append(f"{name} <- as.integer({name})")
         else:
@@ -145,8 +163,17 @@ def param_checks(spec: LossSpec) -> str:
 
 
 def rd_text(text: str) -> str:
-    """Spec text for an Rd file: backslash, `%` and braces are markup there, so they are escaped."""
-    return (text.replace("\\", "\\\\").replace("%", "\\%").replace("{", "\\{").replace("}", "\\}"))
+    """Spec text for an Rd file: backslash, `%` and braces are markup there, so they are escaped.
+
+    A line starting with `@` gets an empty Rd group `{}` in front (it renders as nothing): in a
+    roxygen comment such a line would start a tag, and the Rd file says what roxygen2 would write.
+    """
+    text = text.replace("\\", "\\\\").replace("%", "\\%").replace("{", "\\{").replace("}", "\\}")
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip()
+        lines.append(line[:len(line) - len(body)] + "{}" + body if body.startswith("@") else line)
+    return "\n".join(lines)
 
 
 def rd_line(text: str) -> str:

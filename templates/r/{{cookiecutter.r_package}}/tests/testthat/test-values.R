@@ -1,0 +1,20 @@
+{%- set loss = cookiecutter._loss -%}
+# Values in float64: the spec's hand-computed examples and the NumPy reference lossgen computed from
+# the spec when it generated this package (the Python project checks the same numbers).
+
+for (i in seq_along(examples)) {
+  test_that(sprintf("spec example %d", i), {
+    skip_if_no_keras()
+    example <- examples[[i]]
+    values <- make_loss(example$params)(example$y_true, example$y_pred)
+    expect_close(as_r(values), example$loss, rtol = 1e-6, atol = 1e-9)
+  })
+}
+
+test_that("matches the NumPy float64 reference computed at generation time", {
+  skip_if(is.null(random_loss), "the spec has hand-written code: no generated reference values")
+  skip_if_no_keras()
+  values <- make_loss()(random_y_true, random_y_pred)
+  expect_equal(values$dtype$name, "float64")
+  expect_close(as_r(values), random_loss, rtol = 1e-6, atol = 1e-9)
+})
