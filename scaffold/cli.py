@@ -343,7 +343,7 @@ def spec_command(name, task, output_dir, force):
 
 def _usage_hint(project: Path, target: str, names) -> None:
     if target == "r":
-        click.echo(f"Use it: source the package ({project}), then "
+        click.echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
                    f"model$compile(optimizer = \"adam\", loss = {names.r_function}())")
     else:
         click.echo(f"Use it: pip install -e {project}, then "

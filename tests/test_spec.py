@@ -410,10 +410,16 @@ def test_builtin_r_body(builtins, name):
 def test_r_body_of_huber_uses_ops_calls(builtins):
     body = r_emit.function_body(builtins["huber"])
     assert "error <- keras$ops$subtract(y_pred, y_true)" in body.splitlines()
-    assert body.splitlines()[-1] == (
-        "keras$ops$mean(keras$ops$add(keras$ops$multiply(0.5, keras$ops$square(quadratic)), "
-        "keras$ops$multiply(delta, linear)), axis = -1L)"
-    )
+    # Calls longer than a line put one argument per line.
+    assert body.splitlines()[-7:] == [
+        "keras$ops$mean(",
+        "  keras$ops$add(",
+        "    keras$ops$multiply(0.5, keras$ops$square(quadratic)),",
+        "    keras$ops$multiply(delta, linear)",
+        "  ),",
+        "  axis = -1L",
+        ")",
+    ]
 
 
 def test_python_and_numpy_bodies_of_huber(builtins):

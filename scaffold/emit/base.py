@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scaffold.formula import (
+    Program,
     SCALAR,
     TENSOR,
     Binary,
@@ -90,3 +91,31 @@ def is_tensor(expr: Expr) -> bool:
 
 def both_scalar(a: Expr, b: Expr) -> bool:
     return a.kind == SCALAR and b.kind == SCALAR
+
+
+def squeezes_labels(task: str) -> bool:
+    """Sparse labels lose their trailing axis; every other task gains one on y_true if missing."""
+    return task == "sparse_categorical"
+
+
+def prelude(spec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str,
+            assign: str = "=") -> list[str]:
+    """Assignments for the built-in names and list parameters the formula uses."""
+    used = program.names_used()
+    lines = []
+    if "epsilon" in used:
+        lines.append(f"epsilon {assign} {epsilon}")
+    if "num_classes" in used:
+        lines.append(f"num_classes {assign} {num_classes}")
+    for name, param in spec.params.items():
+        if param.type == "float_list" and name in used:
+            lines.append(f"{name} {assign} {to_tensor.format(name=name)}")
+    return lines
+
+
+def statements(program: Program, emitter: Emitter, assign: str = "=", ret: str = "return {}") -> list[str]:
+    lines = []
+    for statement in program.statements[:-1]:
+        lines.append(f"{statement.target} {assign} {emitter.expression(statement.value)}")
+    lines.append(ret.format(emitter.expression(program.statements[-1].value)))
+    return lines

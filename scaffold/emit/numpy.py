@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from scaffold.emit import numpy_ops
-from scaffold.emit.python import PythonEmitter, prelude, squeezes_labels, statements
+from scaffold.emit.base import prelude, squeezes_labels, statements
+from scaffold.emit.python import PythonEmitter
 from scaffold.formula import (
     BOOL_TENSOR,
     Binary,

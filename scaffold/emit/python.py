@@ -6,8 +6,8 @@ so plain operators are safe and read like the formula; scalars from parameters s
 
 from __future__ import annotations
 
-from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number
-from scaffold.formula import BOOL_TENSOR, Call, Conditional, Program
+from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, prelude, squeezes_labels, statements
+from scaffold.formula import BOOL_TENSOR, Call, Conditional
 from scaffold.spec import LossSpec, Param
 
 class PythonEmitter(Emitter):
@@ -46,11 +46,6 @@ class PythonEmitter(Emitter):
         return f"{self.fn('cast')}({text}, y_pred.dtype)"
 
 
-def squeezes_labels(task: str) -> bool:
-    """Sparse labels lose their trailing axis; every other task gains one on y_true if missing."""
-    return task == "sparse_categorical"
-
-
 def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
     """The body of `<name>(y_true, y_pred, **params)`: dtype and rank alignment, then the formula."""
     if "python" in spec.code:
@@ -76,29 +71,6 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
                      to_tensor="ops.convert_to_tensor({name}, dtype=y_pred.dtype)")
     lines += statements(spec.formula, emitter)
     return "\n".join(lines)
-
-
-def prelude(spec: LossSpec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str,
-            assign: str = "=") -> list[str]:
-    """Assignments for the built-in names and list parameters the formula uses."""
-    used = program.names_used()
-    lines = []
-    if "epsilon" in used:
-        lines.append(f"epsilon {assign} {epsilon}")
-    if "num_classes" in used:
-        lines.append(f"num_classes {assign} {num_classes}")
-    for name, param in spec.params.items():
-        if param.type == "float_list" and name in used:
-            lines.append(f"{name} {assign} {to_tensor.format(name=name)}")
-    return lines
-
-
-def statements(program: Program, emitter: Emitter, assign: str = "=", ret: str = "return {}") -> list[str]:
-    lines = []
-    for statement in program.statements[:-1]:
-        lines.append(f"{statement.target} {assign} {emitter.expression(statement.value)}")
-    lines.append(ret.format(emitter.expression(program.statements[-1].value)))
-    return lines
 
 
 def literal(param: Param, value) -> str:

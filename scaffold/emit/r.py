@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
-from scaffold.emit.python import prelude, squeezes_labels, statements
+from scaffold.emit.base import prelude, squeezes_labels, statements
 from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Number, Unary
 from scaffold.spec import LossSpec, Param
 
@@ -24,14 +24,20 @@ def r_number(value: float | int) -> str:
 
 
 class REmitter(Emitter):
-    def ops(self, name: str, *parts: str) -> str:
-        return f"keras$ops${name}({', '.join(parts)})"
+    line_width = 72  # longer calls put one argument per line, as a person would
 
-    def emit(self, expr):
-        if isinstance(expr, Number):
-            text = r_number(expr.value)
-            return text, PRECEDENCE["unary"] if text.startswith("-") else PRECEDENCE["atom"]
-        return super().emit(expr)
+    def ops(self, name: str, *parts: str) -> str:
+        one_line = f"keras$ops${name}({', '.join(parts)})"
+        if len(one_line) <= self.line_width and "\n" not in one_line:
+            return one_line
+        arguments = ",\n".join("  " + part.replace("\n", "\n  ") for part in parts)
+        return f"keras$ops${name}(\n{arguments}\n)"
+
+    def integer(self, expr) -> str:
+        """Where Python needs an int (take's index, one_hot's depth), a literal is an R integer."""
+        if isinstance(expr, Number) and isinstance(expr.value, int):
+            return r_number(expr.value)
+        return self.expression(expr)
 
     def string(self, value: str) -> str:
         return json.dumps(value)
@@ -58,7 +64,11 @@ class REmitter(Emitter):
         if expr.test.kind == BOOL_TENSOR:
             return self.where(expr.test, expr.then, expr.orelse), PRECEDENCE["atom"]
         test, then, orelse = (self.expression(e) for e in (expr.test, expr.then, expr.orelse))
-        return f"(if ({test}) {then} else {orelse})", PRECEDENCE["atom"]
+        one_line = f"(if ({test}) {then} else {orelse})"
+        if len(one_line) <= self.line_width and "\n" not in one_line:
+            return one_line, PRECEDENCE["atom"]
+        then, orelse = (branch.replace("\n", "\n  ") for branch in (then, orelse))
+        return f"(if ({test}) {{\n  {then}\n}} else {{\n  {orelse}\n}})", PRECEDENCE["atom"]
 
     def where(self, test, then, orelse) -> str:
         text = self.ops("where", *(self.expression(e) for e in (test, then, orelse)))
@@ -68,6 +78,8 @@ class REmitter(Emitter):
         if expr.function == "where":
             return self.where(*expr.args)
         parts = [self.expression(a) for a in expr.args]
+        if expr.function in ("take", "one_hot"):
+            parts[1] = self.integer(expr.args[1])
         if expr.function == "one_hot":
             parts[0] = self.ops("cast", parts[0], '"int32"')
             parts.append("dtype = y_pred$dtype")
