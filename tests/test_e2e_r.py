@@ -72,3 +72,22 @@ def test_r_and_python_projects_check_identical_inputs_and_reference(kind, packag
     for r_name, py_name in [("random_y_true", "RANDOM_Y_TRUE"), ("random_y_pred", "RANDOM_Y_PRED"),
                             ("random_loss", "RANDOM_LOSS")]:
         np.testing.assert_array_equal(r_numbers(r_cases, r_name), np.ravel(python_cases[py_name]))
+
+
+@pytest.mark.parametrize("kind", ["huber", "sparse_focal"])
+def test_r_cmd_check_reports_no_error_and_no_warning(kind, packages, r_available, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RETICULATE_PYTHON": sys.executable, "_R_CHECK_CRAN_INCOMING_": "false",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    build = subprocess.run(["R", "CMD", "build", str(packages[kind])], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarball = next(tmp_path.glob("*.tar.gz"))
+    result = subprocess.run(["R", "CMD", "check", "--no-manual", tarball.name], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    status = next((line for line in log.splitlines() if line.startswith("Status:")), "")
+    assert result.returncode == 0, log[-3000:]
+    assert "ERROR" not in status and "WARNING" not in status, status

@@ -80,5 +80,6 @@ def test_team_spec_generates_a_passing_project(how, target, reports, generated):
         pytest.skip(f"R tests cannot run here: {check.r_missing()} (set LOSSGEN_REQUIRE_R=1 to fail instead)")
     report = reports[(how, target)]
     assert report.ok, f"{how}/{target}: {report.summary()}\n" + "\n".join(report.output[-40:])
+    assert report.skipped == 0, f"{how}/{target}: generated tests must not skip checks"
     record = (generated[(how, target)] / ".lossgen.toml").read_text()
     assert f'target = "{target}"' in record

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,14 @@ def catalog_dir(root: Path, title: str, name: str = "asym_mse", extra: str = "")
 
 def make_entry_point(site: Path, catalog: Path) -> None:
     """An installed distribution, laid out as pip leaves it, exposing `lossgen.catalogs`."""
-    package = site / "teamlosses"
+    name = f"teamlosses_{uuid.uuid4().hex[:8]}"  # unique: an imported module outlives its sys.path entry
+    package = site / name
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(f"CATALOG = {str(catalog)!r}\n")
-    info = site / "teamlosses-1.0.dist-info"
+    info = site / f"{name}-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: teamlosses\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[lossgen.catalogs]\nteam = teamlosses:CATALOG\n")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[lossgen.catalogs]\nteam = {name}:CATALOG\n")
 
 
 @pytest.fixture

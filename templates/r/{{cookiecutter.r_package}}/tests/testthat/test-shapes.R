@@ -24,7 +24,7 @@ test_that("labels of shape (batch) and (batch, 1) give the same values", {
   expect_close(flat, column, rtol = 1e-6)
   expect_equal(length(flat), length(labels))
 })
-{%- elif cookiecutter.task != "categorical" %}
+{%- elif cookiecutter.task not in ("categorical", "multi_output") %}
 
 test_that("targets of shape (batch) align with predictions of shape (batch, 1)", {
   skip_if_no_keras()
