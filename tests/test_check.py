@@ -1,0 +1,37 @@
+"""Running generated tests: what happens when R is missing, and how counts are read."""
+
+from __future__ import annotations
+
+from scaffold import check
+from scaffold import cli as cli_module
+from scaffold.pytest_group import RESULT_MARKER
+
+
+def test_missing_r_still_generates_and_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(check.shutil, "which", lambda name: None)  # no Rscript on PATH
+    code = cli_module.main(["new", "--kind", "huber", "--target", "r", "--no-input", "-o", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == cli_module.EXIT_TESTS_NOT_RUN == 3
+    assert (tmp_path / "huberloss" / "R" / "loss.R").is_file()
+    assert "tests did not run: Rscript not found" in out
+    assert "apt-get install r-base-core r-cran-reticulate r-cran-testthat" in out
+    assert 'install.packages(c("reticulate", "testthat"))' in out
+
+
+def test_reports_are_matched_to_projects_and_judged(tmp_path):
+    ok, failing, silent = tmp_path / "ok", tmp_path / "failing", tmp_path / "silent"
+    lines = [
+        RESULT_MARKER + f'{{"project": "{ok}", "exit_code": 0, "passed": 3, "failed": 0, "skipped": 0, "errors": 0}}',
+        RESULT_MARKER + f'{{"project": "{failing}", "exit_code": 1, "passed": 2, "failed": 1, "skipped": 0, '
+                        '"errors": 0}',
+    ]
+    reports = check._reports([ok, failing, silent], lines, 1, "pytest")
+    assert [r.ok for r in reports] == [True, False, False]
+    assert reports[0].summary() == "3 passed, 0 failed"
+    assert reports[1].summary() == "2 passed, 1 failed"
+    assert not reports[2].ran and reports[2].summary().startswith("tests did not run: pytest stopped")
+
+
+def test_a_run_with_no_passing_test_is_not_ok(tmp_path):
+    report = check.TestReport(tmp_path, ran=True, passed=0, exit_code=0)
+    assert not report.ok
