@@ -83,3 +83,17 @@ def test_team_spec_generates_a_passing_project(how, target, reports, generated):
     assert report.skipped == 0, f"{how}/{target}: generated tests must not skip checks"
     record = (generated[(how, target)] / ".lossgen.toml").read_text()
     assert f'target = "{target}"' in record
+
+
+def test_failing_generated_tests_make_new_exit_1(tmp_path):
+    """A wrong hand-computed example is caught by the generated tests, and `new` says so."""
+    from scaffold import cli as cli_module
+
+    catalog = tmp_path / "team"
+    catalog.mkdir()
+    wrong = (TEAM / "asym_mse.toml").read_text().replace("loss = [12.0, 0.0]", "loss = [13.0, 0.0]")
+    (catalog / "asym_mse.toml").write_text(wrong)
+    code = cli_module.main(["new", "--catalog", str(catalog), "--kind", "asym_mse", "--no-input",
+                            "-o", str(tmp_path / "out")])
+    assert code == cli_module.EXIT_TESTS_FAILED == 1
+    assert (tmp_path / "out" / "asym-mse-loss" / "tests" / "test_values.py").is_file()  # kept to inspect

@@ -4,6 +4,8 @@ per sample, rank alignment and integer labels."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,47 @@ def test_sparse_labels_with_a_trailing_axis_are_squeezed(spec, loss_functions):
     column = np.asarray(loss(case.y_true[:, None], case.y_pred, **values))
     assert column.shape == (len(case.y_pred),)
     np.testing.assert_allclose(column, np.asarray(loss(case.y_true, case.y_pred, **values)), rtol=1e-6)
+
+
+def write_spec(directory, name: str, task: str, formula: str, extra: str = "", example: str = "") -> Path:
+    path = directory / f"{name}.toml"
+    path.write_text(f'name = "{name}"\ntitle = "T"\nsummary = "S"\ntask = "{task}"\n{extra}\n'
+                    f'formula = """\n{formula}\n"""\n{example}')
+    return path
+
+
+REGRESSION_EXAMPLE = "\n[[examples]]\ny_true = [[0.0, 0.0]]\ny_pred = [[1.0, 3.0]]\nloss = [5.0]\n"
+
+
+def test_full_validate_catches_a_batch_scalar_loss(tmp_path):
+    from scaffold.validate import validate_file
+
+    # The example holds (one sample), but on a batch the loss collapses to one number.
+    formula = "loss = mean(mean(square(y_pred - y_true), axis=-1), axis=0)"
+    path = write_spec(tmp_path, "batch_mean", "regression", formula, example=REGRESSION_EXAMPLE)
+    _, problems = validate_file(path, quick=False)
+    assert [str(p) for p in problems] == [
+        f"{path}:10: example does not hold (NumPy): got shape (), expected (1,) (one value per sample)"
+    ]
+
+
+def test_full_validate_catches_a_reference_that_disagrees(tmp_path):
+    from scaffold.validate import validate_file
+
+    path = write_spec(tmp_path, "not_mae", "regression", "loss = mean(square(y_pred - y_true), axis=-1) / 2",
+                      extra='reference = "keras.losses.MeanAbsoluteError()"',
+                      example=REGRESSION_EXAMPLE.replace("loss = [5.0]", "loss = [2.5]"))
+    _, problems = validate_file(path, quick=False)
+    assert [str(p) for p in problems] == [
+        f"{path}:5: disagrees with keras.losses.MeanAbsoluteError() on random regression inputs "
+        + str(problems[0]).split("inputs ", 1)[1]
+    ]
+
+
+def test_full_validate_catches_an_unknown_keras_reference(tmp_path):
+    from scaffold.validate import validate_file
+
+    path = write_spec(tmp_path, "ref_typo", "regression", "loss = mean(square(y_pred - y_true), axis=-1)",
+                      extra='reference = "keras.losses.MeanSquareError()"', example=REGRESSION_EXAMPLE)
+    _, problems = validate_file(path, quick=False)
+    assert [str(p) for p in problems] == [f"{path}:5: keras.losses has no loss class MeanSquareError"]
