@@ -55,6 +55,18 @@ class KindType(click.ParamType):
             self.fail(str(exc), option, ctx)
 
 
+def complete_kind(ctx, param, incomplete: str):
+    """Shell completion of kind names (eval "$(_LOSSGEN_COMPLETE=bash_source lossgen)")."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        catalog = load_catalog(tuple(ctx.params.get("catalogs") or ()))
+    except LossgenError:
+        return []
+    return [CompletionItem(name, help=catalog.specs[name].summary)
+            for name in catalog.names() if name.startswith(incomplete)]
+
+
 def option_name(param: Param) -> str:
     return "--" + param.name.replace("_", "-")
 
@@ -227,7 +239,7 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
 
 
 @cli.command(cls=KindCommand, kind_from="argument", context_settings={"ignore_unknown_options": False})
-@click.argument("kind")
+@click.argument("kind", shell_complete=complete_kind)
 @click.option("--target", type=click.Choice(["python", "r", "numpy"]), default="python", show_default=True)
 @catalog_option
 @click.pass_context
@@ -248,7 +260,8 @@ def _interactive(no_input: bool) -> bool:
 
 
 @cli.command(cls=KindCommand)
-@click.option("--kind", help="The kind of loss (see `lossgen list`); prompted for when missing.")
+@click.option("--kind", shell_complete=complete_kind,
+              help="The kind of loss (see `lossgen list`); prompted for when missing.")
 @click.option("--target", type=click.Choice(TARGETS), default=None, help="python (default) or r.")
 @click.option("--name", help="Project name; package, class and function names derive from it. [default: the kind]")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),

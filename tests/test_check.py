@@ -35,3 +35,15 @@ def test_reports_are_matched_to_projects_and_judged(tmp_path):
 def test_a_run_with_no_passing_test_is_not_ok(tmp_path):
     report = check.TestReport(tmp_path, ran=True, passed=0, exit_code=0)
     assert not report.ok
+
+
+def test_shell_completion_offers_kind_names():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_LOSSGEN_COMPLETE": "bash_complete", "COMP_WORDS": "lossgen new --kind spa",
+           "COMP_CWORD": "3"}
+    result = subprocess.run([sys.executable, "-c", "from scaffold.cli import main; main()"], env=env,
+                            capture_output=True, text=True)
+    assert result.stdout.split() == ["plain,sparse_categorical_crossentropy", "plain,sparse_focal"]
