@@ -258,10 +258,10 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
     }
     lines = [f"{key} <- {_r_nested(value)}" for key, value in cases.items()]
     invalid = [f"list(name = {json.dumps(n)}, value = {r_emit.value_literal(v)})" for n, v in data["INVALID_PARAMS"]]
-    lines.append("invalid_params <- " + ("list(\n  " + ",\n  ".join(invalid) + "\n)" if invalid else "list()"))
+    lines.append("invalid_params <- " + _r_list(invalid))
     extra = [f"list(name = {json.dumps(n)}, value = {v})" for n, p in spec.params.items()
              for v in r_emit.r_only_invalid(p, values[n])]
-    lines.append("invalid_params_r <- " + ("list(\n  " + ",\n  ".join(extra) + "\n)" if extra else "list()"))
+    lines.append("invalid_params_r <- " + _r_list(extra))
     signature = ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in values.items())
     first = data["EXAMPLES"][0]
     example_args = ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in first["params"].items())
@@ -298,11 +298,16 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
     }
 
 
+def _r_list(items: list[str]) -> str:
+    """An R list() of already-rendered items, one per line."""
+    return "list(\n  " + ",\n  ".join(items) + "\n)" if items else "list()"
+
+
 def _r_nested(value: Any) -> str:
     """R source for test data: lists of examples become R lists, 2-D data row-major matrices and
     deeper data arrays with numpy's shape (so reticulate hands Python the same array)."""
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return "list(\n  " + ",\n  ".join(_r_nested(v) for v in value) + "\n)"
+        return _r_list([_r_nested(v) for v in value])
     if isinstance(value, dict):
         return "list(" + ", ".join(f"{k} = {_r_nested(v)}" for k, v in value.items()) + ")"
     if isinstance(value, (list, np.ndarray)) and len(value) == 0:
