@@ -19,6 +19,7 @@ from scaffold.errors import LossgenError, SpecError, UsageError
 from scaffold.spec import TASKS, LossSpec, Param
 
 TARGETS = ("python", "r")
+TARGET_CHOICES = (*TARGETS, "both")
 EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
 
 
@@ -262,7 +263,8 @@ def _interactive(no_input: bool) -> bool:
 @cli.command(cls=KindCommand)
 @click.option("--kind", shell_complete=complete_kind,
               help="The kind of loss (see `lossgen list`); prompted for when missing.")
-@click.option("--target", type=click.Choice(TARGETS), default=None, help="python (default) or r.")
+@click.option("--target", type=click.Choice(TARGET_CHOICES), default=None,
+              help="python (default), r, or both (a Python project and an R package).")
 @click.option("--name", help="Project name; package, class and function names derive from it. [default: the kind]")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where the project directory is created.")
@@ -280,8 +282,6 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
     `lossgen new --kind KIND --help` lists them. Missing values are prompted for in a terminal;
     with --no-input (or no terminal) the spec's defaults are used.
     """
-    from scaffold import check, render
-
     interactive = _interactive(no_input)
     spec = ctx.meta["lossgen.spec"]
     if spec is None:
@@ -293,23 +293,73 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         spec = click.prompt("kind of loss (from the list above)", type=KindType(catalog))
     values = _values(spec, given, interactive)
     if target is None:
-        target = click.prompt("target", type=click.Choice(TARGETS), default="python") if interactive else "python"
+        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES), default="python")
+                  if interactive else "python")
+    targets = list(TARGETS) if target == "both" else [target]
+    _generate(ctx, spec, values, targets, output_dir, name or spec.name, force, no_format, no_test)
 
-    project = render.render_project(spec, values, target, output_dir, name=name, force=force,
-                                    format_code=not no_format)
-    click.echo(f"Generated {spec.name} ({target}) in {project}")
+
+def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
+              force: bool, no_format: bool, no_test: bool) -> None:
+    """Render each target (all destinations checked first), then run each project's tests."""
+    from scaffold import check, render
+
+    names = render.Names.derive(name)
+    for target in targets:
+        render.check_destination(output_dir, names, target, force)
+    projects = {}
+    for target in targets:
+        projects[target] = render.render_project(spec, values, target, output_dir, name=name, force=force,
+                                                 format_code=not no_format)
+        click.echo(f"Generated {spec.name} ({target}) in {projects[target]}")
     if no_test:
         click.echo("Tests not run (--no-test).")
-        _usage_hint(project, target, render.Names.derive(name or spec.name))
+        for target, project in projects.items():
+            _usage_hint(project, target, names)
         return
-    click.echo("Running the generated tests ...")
-    report = check.run_tests(target, [project], echo=click.echo)[0]
-    click.echo(f"\n{project}: {report.summary()}")
-    _usage_hint(project, target, render.Names.derive(name or spec.name))
-    if not report.ran:
+    reports = {}
+    for target, project in projects.items():
+        click.echo(f"Running the generated {target} tests ...")
+        reports[target] = check.run_tests(target, [project], echo=click.echo)[0]
+    click.echo("")
+    for target, project in projects.items():
+        click.echo(f"{project}: {reports[target].summary()}")
+        _usage_hint(project, target, names)
+    if not all(report.ran for report in reports.values()):
         ctx.exit(EXIT_TESTS_NOT_RUN)
-    if not report.ok:
+    if not all(report.ok for report in reports.values()):
         ctx.exit(EXIT_TESTS_FAILED)
+
+
+@cli.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
+@click.option("--no-test", is_flag=True, help="Do not run the regenerated project's tests.")
+@catalog_option
+@click.pass_context
+@_catch
+def regenerate(ctx, project, no_format, no_test, catalogs):
+    """Re-create PROJECT from its .lossgen.toml, e.g. after the team changed the spec.
+
+    Same kind, parameters, target and name as recorded; the current spec and lossgen are used.
+    The directory is replaced (atomically): keep your own edits in version control.
+    """
+    from scaffold import render
+
+    record = render.read_record(project)
+    spec = open_catalog(catalogs).get(record["kind"])
+    try:
+        values = spec.bind(record["params"])
+    except ValueError as exc:
+        raise OneLineError(f"{project / render.RECORD}: {exc}") from None
+    names = render.Names.derive(record["name"])
+    if project.resolve().name != names.directory(record["target"]):
+        raise OneLineError(f"{project} was renamed; regenerate writes {names.directory(record['target'])}/ "
+                           "(rename it back, or use lossgen new)")
+    if record.get("spec_sha256") and record["spec_sha256"] != render.spec_digest(spec):
+        click.echo(f"The {spec.name} spec changed since this project was generated ({spec.path}).")
+    _generate(ctx, spec, values, [record["target"]], project.resolve().parent, record["name"], True,
+              no_format, no_test)
 
 
 @cli.command()
@@ -336,7 +386,7 @@ def validate(paths, quick):
             click.echo(f"{path}: ok")
     click.echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
     if problems:
-        raise SystemExit(EXIT_TESTS_FAILED)
+        raise click.exceptions.Exit(EXIT_TESTS_FAILED)
 
 
 @cli.command("spec")

@@ -165,6 +165,8 @@ def invalid_values(param: Param) -> list[Any]:
 
 def command_line(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
     parts = ["lossgen new", f"--kind {spec.name}"]
+    if spec.origin == "--catalog":  # other sources are found again without being named
+        parts.append(f"--catalog {spec.path.parent.resolve()}")
     for pname, value in values.items():
         flag = "--" + pname.replace("_", "-")
         if spec.params[pname].type == "bool":
@@ -338,8 +340,34 @@ def _input_docs(spec: LossSpec) -> tuple[str, str]:
     }[spec.task]
 
 
+RECORD = ".lossgen.toml"
+
+
+def spec_digest(spec: LossSpec) -> str:
+    return hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
+
+
+def read_record(project: Path) -> dict[str, Any]:
+    """The answers a project was generated from, checked enough to generate it again."""
+    import tomllib
+
+    path = Path(project) / RECORD
+    try:
+        record = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{project} is not a lossgen project (no {RECORD})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    for key, kind in (("kind", str), ("target", str), ("name", str), ("params", dict)):
+        if not isinstance(record.get(key), kind):
+            raise UsageError(f"{path}: `{key}` is missing or malformed")
+    if record["target"] not in TARGETS:
+        raise UsageError(f"{path}: unknown target {record['target']!r} (allowed: {', '.join(TARGETS)})")
+    return record
+
+
 def _record(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
-    digest = hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
+    digest = spec_digest(spec)
     lines = [
         "# Written by lossgen: the answers this project was generated from. Repeat the run with:",
         f"#   {command_line(spec, values, target, name)}",
@@ -399,6 +427,14 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     return text
 
 
+def check_destination(output_dir: Path, names: Names, target: str, force: bool) -> Path:
+    """The project directory for `target`; refused if it holds anything, unless forced."""
+    destination = Path(output_dir).resolve() / names.directory(target)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())) and not force:
+        raise UsageError(f"{destination} already exists and is not empty (use --force to replace it)")
+    return destination
+
+
 def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
                    name: str | None = None, force: bool = False, format_code: bool = True) -> Path:
     """Render into a staging directory, format, then move into place. Returns the project path."""
@@ -407,9 +443,7 @@ def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_d
     name = name or spec.name
     names = Names.derive(name)
     output_dir = Path(output_dir).resolve()
-    destination = output_dir / names.directory(target)
-    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())) and not force:
-        raise UsageError(f"{destination} already exists and is not empty (use --force to replace it)")
+    destination = check_destination(output_dir, names, target, force)
     context = build_context(spec, values, names, target, name)
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".lossgen-", dir=output_dir))

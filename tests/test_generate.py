@@ -1,0 +1,61 @@
+"""`new --target both` and `regenerate` (no generated test runs: rendering only)."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+from scaffold import cli as cli_module
+
+TEAM = Path(__file__).parent / "data" / "team"
+
+
+def run(*args: str) -> int:
+    return cli_module.main([*args])
+
+
+def test_both_targets_from_one_spec(tmp_path):
+    assert run("new", "--kind", "huber", "--delta", "2", "--target", "both", "--no-input", "--no-test",
+               "-o", str(tmp_path)) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huber-loss", "huberloss"]
+    assert "delta=2.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+    assert "loss_huber <- function(delta = 2.0)" in (tmp_path / "huberloss" / "R" / "loss.R").read_text()
+
+
+def test_both_targets_write_nothing_when_one_destination_is_taken(tmp_path, capsys):
+    (tmp_path / "huberloss").mkdir()
+    (tmp_path / "huberloss" / "mine.R").write_text("keep me")
+    assert run("new", "--kind", "huber", "--target", "both", "--no-input", "--no-test", "-o", str(tmp_path)) == 2
+    assert "huberloss already exists and is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huberloss"]
+    assert (tmp_path / "huberloss" / "mine.R").read_text() == "keep me"
+
+
+def test_regenerate_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys):
+    team = tmp_path / "team"
+    shutil.copytree(TEAM, team)
+    monkeypatch.chdir(tmp_path)
+    assert run("new", "--catalog", "team", "--kind", "asym_mse", "--alpha", "3", "--no-input", "--no-test") == 0
+    record = tomllib.loads((tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text())
+    assert record["params"] == {"alpha": 3.0} and record["spec_origin"] == "--catalog"
+    assert f"--catalog {team}" in (tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text()
+
+    spec = team / "asym_mse.toml"
+    spec.write_text(spec.read_text().replace("How much more an under-prediction costs", "What a shortfall costs"))
+    capsys.readouterr()
+    assert run("regenerate", "asym-mse-loss", "--catalog", "team", "--no-test") == 0
+    assert "The asym_mse spec changed since this project was generated" in capsys.readouterr().out
+    loss = (tmp_path / "asym-mse-loss" / "asym_mse_loss" / "loss.py").read_text()
+    assert "What a shortfall costs" in loss and "alpha=3.0" in loss
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lossgen-")] == []
+
+
+def test_regenerate_refuses_what_it_cannot_repeat(tmp_path, capsys):
+    assert run("regenerate", str(tmp_path)) == 2
+    assert "is not a lossgen project (no .lossgen.toml)" in capsys.readouterr().err
+    assert run("new", "--kind", "mse", "--no-input", "--no-test", "-o", str(tmp_path)) == 0
+    (tmp_path / "mse-loss").rename(tmp_path / "renamed")
+    assert run("regenerate", str(tmp_path / "renamed"), "--no-test") == 2
+    assert "was renamed; regenerate writes mse-loss/" in capsys.readouterr().err
+    assert (tmp_path / "renamed" / "mse_loss" / "loss.py").is_file()  # untouched
