@@ -16,7 +16,7 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
     assert "unknown kind 'hubr' (did you mean 'huber'?" in result.output
     assert "'abc' is not valid for delta: expected a number > 0" in result.output
     assert "delta must be a number > 0, got -2" in result.output
-    assert "target (python, r) [python]:" in result.output
+    assert "target (python, r, both) [python]:" in result.output
     assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
 
 
