@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 generated tests failed, 2 bad input (usage or spec erro
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -162,16 +163,15 @@ class KindCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
-            valid = ", ".join(option_name(p) for p in spec.params.values()) if spec else ""
             if spec is None:
                 raise
+            valid = ", ".join(option_name(p) for p in spec.params.values())
             raise click.UsageError(f"no such option {exc.option_name} for kind '{spec.name}' "
                                    f"(its parameters: {valid or 'none'})", ctx) from None
 
 
 def _catch(fn):
     """Turn lossgen errors into one-line Click errors with the right exit code."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
