@@ -108,28 +108,19 @@ def py_literal(value: Any) -> str:
 
 
 def r_literal(value: Any) -> str:
-    """Numbers and (nested) lists as R: vectors for flat lists, row-major matrices for 2-D data."""
+    """Test data as R: numbers as doubles, flat lists as vectors, 2-D data as row-major matrices."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        value = float(value)
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Inf" if value > 0 else "-Inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return r_emit.value_literal(float(value))
     if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
         flat = [x for row in value for x in row]
         return f"matrix(c({', '.join(r_literal(x) for x in flat)}), nrow = {len(value)}, byrow = TRUE)"
-    if isinstance(value, list):
+    if isinstance(value, list) and value:
         return f"c({', '.join(r_literal(v) for v in value)})"
     if isinstance(value, dict):
         return "list(" + ", ".join(f"{k} = {r_literal(v)}" for k, v in value.items()) + ")"
-    raise TypeError(f"no R literal for {value!r}")  # pragma: no cover
+    return r_emit.value_literal(value)  # booleans, strings, None, empty lists
 
 
 def toml_value(value: Any) -> str:

@@ -67,7 +67,7 @@ class Param:
         what = {"float": "a number", "int": "an integer", "float_list": "comma-separated numbers"}[self.type]
         if self.bounds:
             each = " each" if self.type == "float_list" else ""
-            what += each + " " + " and ".join(f"{op} {_fmt(v)}" for op, v in self.bounds)
+            what += each + " " + " and ".join(f"{op} {format_bound(v)}" for op, v in self.bounds)
         return what
 
     def parse(self, text: str) -> Any:
@@ -124,7 +124,7 @@ class Param:
             for op, bound in self.bounds:
                 ok = {">": item > bound, ">=": item >= bound, "<": item < bound, "<=": item <= bound}[op]
                 if not ok:
-                    raise ValueError(f"{self.name} must be {allowed}, got {_fmt(item)}")
+                    raise ValueError(f"{self.name} must be {allowed}, got {format_bound(item)}")
         return value
 
 
@@ -187,7 +187,8 @@ class LossSpec:
         return {name: p.check(given[name]) if name in given else p.default for name, p in self.params.items()}
 
 
-def _fmt(value: float) -> str:
+def format_bound(value: float) -> str:
+    """A bound or value as people write it: 0 rather than 0.0, 1e-12 as is."""
     return repr(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
 
 

@@ -12,7 +12,7 @@ import json
 from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
 from scaffold.emit.base import prelude, squeezes_labels, statements
 from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Number, Unary
-from scaffold.spec import LossSpec, Param
+from scaffold.spec import LossSpec, Param, format_bound
 
 TENSOR_BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "power"}
 TENSOR_COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal", "==": "equal",
@@ -125,14 +125,9 @@ def literal(param: Param, value) -> str:
     return format_number(float(value))
 
 
-def _bound_text(value: float) -> str:
-    value = float(value)
-    return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-
-
 def r_allowed(param: Param) -> str:
     """What values are allowed, in R terms (Param.describe_allowed speaks of the command line)."""
-    bounds = " and ".join(f"{op} {_bound_text(v)}" for op, v in param.bounds)
+    bounds = " and ".join(f"{op} {format_bound(v)}" for op, v in param.bounds)
     if param.type == "bool":
         return "TRUE or FALSE"
     if param.type == "choice":
