@@ -79,3 +79,20 @@ def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     np.testing.assert_allclose(
         reloaded.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), model.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), rtol=1e-5
     )
+
+
+def test_trains_on_float16_outputs():
+    # Under mixed precision the model hands the loss float16 predictions; the loss computes in float32.
+    inputs = np.random.default_rng(1).normal(size=(len(RANDOM_Y_PRED), 4))
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(
+                {{ cookiecutter._loss.width }}, activation="{{ cookiecutter._loss.head_activation }}", dtype="mixed_float16"
+            ),
+        ]
+    )
+    assert model(inputs[:1]).dtype == "float16"
+    model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}(**PARAMS))
+    history = model.fit(inputs, RANDOM_Y_TRUE, epochs=3, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"])), history.history["loss"]
