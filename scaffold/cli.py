@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -216,10 +217,15 @@ def list_kinds(task, catalogs):
         return
     width = max(map(len, names))
     task_width = max(len(catalog.specs[n].task) for n in names)
+    # In a terminal, summaries are cut to fit one line; piped output keeps them whole.
+    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     for name in names:
         spec = catalog.specs[name]
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
-        click.echo(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}{origin}")
+        line = f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}"
+        if columns and len(line) > columns:
+            line = line[:columns - 1] + "…"
+        click.echo(line + origin)
 
 
 def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[str, Any]:
