@@ -15,13 +15,18 @@ class SpecError(LossgenError):
         self.col = col
         super().__init__(str(self))
 
-    def __str__(self) -> str:
+    @property
+    def where(self) -> str:
+        """`path`, `path:line` or `path:line:col`, as far as the location is known."""
         where = self.path
         if self.line is not None:
             where += f":{self.line}"
             if self.col is not None:
                 where += f":{self.col}"
-        return f"{where}: {self.message}"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 class UsageError(LossgenError):

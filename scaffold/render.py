@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -340,8 +341,6 @@ def spec_digest(spec: LossSpec) -> str:
 
 def read_record(project: Path) -> dict[str, Any]:
     """The answers a project was generated from, checked enough to generate it again."""
-    import tomllib
-
     path = Path(project) / RECORD
     try:
         record = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -57,7 +57,7 @@ def validate_file(path: Path, quick: bool) -> tuple[LossSpec | None, list[Proble
     try:
         spec = load_spec(path, origin="validate")
     except SpecError as exc:
-        return None, [Problem(str(exc).split(": ", 1)[0], exc.message)]
+        return None, [Problem(exc.where, exc.message)]
     problems = list(quick_checks(spec))
     if not quick and not problems:
         problems += list(keras_checks(spec))
@@ -143,8 +143,8 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
 
     rng = np.random.default_rng(0)
     samples = [domains.sample(spec, values, rng) for _ in range(3)]
-    for sample in samples:
-        got = run(sample.y_true, sample.y_pred, values)
+    outputs = [run(sample.y_true, sample.y_pred, values) for sample in samples]
+    for sample, got in zip(samples, outputs):
         if got.shape != (len(sample.y_pred),):
             yield Problem(spec.where("formula"), f"loss has shape {got.shape}; it must be one value per sample "
                                                  f"({len(sample.y_pred)},): reduce the last axis, not the batch")
@@ -162,9 +162,8 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
         else:
             try:
                 reference_loss = builtin(**spec.reference.bind(values), reduction=None, dtype="float64")
-                for sample in samples:
+                for sample, got in zip(samples, outputs):
                     expected = np.asarray(reference_loss(sample.y_true, sample.y_pred))
-                    got = run(sample.y_true, sample.y_pred, values)
                     if not np.allclose(got, expected, rtol=RTOL, atol=1e-7):
                         worst = float(np.max(np.abs(got - expected)))
                         yield Problem(spec.where("reference"), f"disagrees with {spec.reference.text} on random "
