@@ -67,11 +67,14 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
         if pyproject.is_file():
             try:
                 config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
-            dirs = config.get("tool", {}).get("lossgen", {}).get("catalogs", [])
-            if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
-                raise SpecError("[tool.lossgen] catalogs must be a list of directory paths", str(pyproject))
+            tool = config.get("tool", {})
+            lossgen = tool.get("lossgen", {}) if isinstance(tool, dict) else None
+            dirs = lossgen.get("catalogs", []) if isinstance(lossgen, dict) else None
+            if not isinstance(dirs, list) or not all(isinstance(d, str) and d for d in dirs):
+                raise SpecError("[tool.lossgen] must be a table whose `catalogs` is a list of directory paths",
+                                str(pyproject))
             return [Source(directory / d, f"{pyproject}") for d in dirs]
     return []
 
@@ -79,25 +82,31 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
 def _entry_point_sources() -> list[Source]:
     sources = []
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        what = f"entry point {entry_point.name} = {entry_point.value}"
         try:
             target = entry_point.load()
+            if callable(target) and not isinstance(target, type):
+                target = target()
         except Exception as exc:  # a broken plugin must not take the CLI down with a traceback
-            raise LossgenError(f"entry point {entry_point.name} = {entry_point.value} failed to load: {exc}") from None
-        if isinstance(target, ModuleType):
+            raise UsageError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+        if isinstance(target, ModuleType) and getattr(target, "__file__", None):
             path = Path(target.__file__).parent
-        elif isinstance(target, (str, os.PathLike)):
+        elif isinstance(target, (str, os.PathLike)) and str(target):
             path = Path(target)
-        elif callable(target):
-            path = Path(target())
         else:
-            raise LossgenError(f"entry point {entry_point.name} must name a package, a path or a function returning one")
+            raise UsageError(f"{what} must name a package, a directory path, or a function returning a path "
+                             f"(got {type(target).__name__})")
         dist = entry_point.dist.name if entry_point.dist else entry_point.value
         sources.append(Source(path, f"entry point {entry_point.name} ({dist})"))
     return sources
 
 
 def spec_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.toml") if p.is_file())
+    """The spec files of a catalog directory; hidden files (editor backups, macOS `._x.toml`) are not specs."""
+    try:
+        return sorted(p for p in directory.glob("*.toml") if p.is_file() and not p.name.startswith("."))
+    except OSError as exc:
+        raise UsageError(f"cannot read catalog directory {directory}: {exc.strerror}") from None
 
 
 def load_catalog(catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cwd: Path | None = None) -> Catalog:

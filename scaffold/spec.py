@@ -7,6 +7,7 @@ column of the offending key, because that is what a spec author needs to fix it.
 from __future__ import annotations
 
 import ast
+import builtins
 import keyword
 import math
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.errors import SpecError
+from scaffold.sinks import describe_character, refused_character
 from scaffold.formula import BUILTIN_NAMES, FUNCTIONS, INPUTS, Program, compile_formula
 
 TASKS = {
@@ -35,10 +37,19 @@ CODE_TARGETS = ("python", "r", "numpy")
 # Names a parameter cannot take: they clash with the loss inputs, formula built-ins, the
 # keras.losses.Loss constructor, or keywords of Python and R.
 R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
-              "NULL", "Inf", "NaN", "NA", "in"}
-RESERVED_PARAMS = ({*INPUTS, *BUILTIN_NAMES, *FUNCTIONS, "name", "reduction", "dtype", "loss", "self",
-                    "config", "ops", "keras", "np"} | R_RESERVED)
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+              "NULL", "Inf", "NaN", "NA", "in", "T", "F"}
+# Names the emitted code itself uses (modules, builtins it calls, R objects it reads): a parameter
+# or formula step with one of these names would shadow them in the generated function.
+EMITTED_CODE_NAMES = ({"ops", "keras", "np", "math", "tf", "jax", "torch", "reticulate", "array", "c",
+                       "length", "stop", "format", "force", "attr", "list", "any", "round"}
+                      | set(dir(builtins)) | set(keyword.kwlist) | set(keyword.softkwlist))
+RESERVED_LOCALS = {*BUILTIN_NAMES, *FUNCTIONS} | R_RESERVED | EMITTED_CODE_NAMES
+RESERVED_PARAMS = {*INPUTS, *RESERVED_LOCALS, "name", "reduction", "dtype", "loss", "self", "config"}
+NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+MAX_NAME_LENGTH = 60
+# Fields whose text may span lines; every other string in a spec is one line.
+MULTILINE_FIELDS = {"description", "formula", "code"}
+MAX_SPEC_BYTES = 256 * 1024  # generous for hand-written specs; keeps hostile ones from costing time
 
 
 @dataclass(frozen=True)
@@ -241,9 +252,18 @@ class _Locator:
 def load_spec(path: str | Path, origin: str = "built-in") -> LossSpec:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror}", str(path)) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec file is {len(raw)} bytes; the limit is {MAX_SPEC_BYTES}", str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8", str(path),
+                        line, col) from None
     return parse_spec(text, path, origin)
 
 
@@ -273,9 +293,11 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
                 f"missing required key `{key}`", where, 1, 1)
         return value.strip()
 
+    _refuse_unsafe_text(data, text, where)
     name = text_field("name")
-    if not NAME_RE.match(name):
-        raise fail(f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter", "name")
+    if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        raise fail(f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter "
+                   f"(at most {MAX_NAME_LENGTH})", "name")
     if name != path.stem:
         raise fail(f"name {name!r} must match the file name ({path.stem}.toml)", "name")
     title, summary = text_field("title"), text_field("summary")
@@ -300,6 +322,7 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
             raise fail("`formula` must be a string", "formula")
         line, col = locate.formula_start()
         formula = compile_formula(data["formula"], {n: p.type for n, p in params.items()}, where, line, col)
+        _refuse_reserved_steps(formula, where)
     elif not code:
         raise SpecError("missing required key `formula` (or a [code] table with hand-written bodies)", where, 1, 1)
     elif set(code) != set(CODE_TARGETS):
@@ -319,6 +342,46 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
                     overrides=overrides, code=dict(code), origin=origin, lines=lines)
 
 
+def _strings(value: Any, path: tuple[str, ...]):
+    """Every string in the parsed TOML (keys included), with the key path that holds it."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,), key
+            yield from _strings(item, path + (key,))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, path)
+
+
+def _refuse_unsafe_text(data: dict, text: str, where: str) -> None:
+    """Refuse characters no generated file can carry (see scaffold/sinks.py), at the key holding them."""
+    locate = _Locator(text)
+    for path, value in _strings(data, ()):
+        index = refused_character(value, multiline=path[0] in MULTILINE_FIELDS)
+        if index is None:
+            continue
+        field = ".".join(path)
+        if path[0] == "params" and len(path) >= 3:
+            line, col = locate.key(path[2], f"[params.{path[1]}]")
+        else:
+            line, col = locate.key(path[-1] if path[0] == "params" else path[0])
+        if value[index] in "\n\t":
+            raise SpecError(f"`{field}` must be one line (no newlines or tabs)", where, line, col)
+        raise SpecError(f"character {describe_character(value[index])} is not allowed in `{field}`: control and "
+                        "bidirectional-override characters cannot be written safely into generated code",
+                        where, line, col)
+
+
+def _refuse_reserved_steps(program: Program, where: str) -> None:
+    """Formula step names that would shadow what the generated code uses (ops, keras, len, c, ...)."""
+    for statement in program.statements:
+        if statement.target in RESERVED_LOCALS:
+            raise SpecError(f"step name `{statement.target}` would shadow a name the generated Python or R code "
+                            "uses; choose another name", where, statement.line, 1)
+
+
 def _parse_params(raw: Any, fail) -> dict[str, Param]:
     if not isinstance(raw, dict):
         raise fail("`params` must be a table of [params.<name>] tables", "params")
@@ -327,7 +390,7 @@ def _parse_params(raw: Any, fail) -> dict[str, Param]:
         header = f"[params.{pname}]"
         if not isinstance(table, dict):
             raise fail(f"parameter `{pname}` must be a table ({header})", pname, "[params]")
-        if not re.match(r"^[a-z][a-z0-9_]*$", pname) or pname in RESERVED_PARAMS or keyword.iskeyword(pname):
+        if not NAME_RE.fullmatch(pname) or len(pname) > MAX_NAME_LENGTH or pname in RESERVED_PARAMS:
             raise fail(f"parameter name `{pname}` is not allowed (lowercase identifier, not a reserved name)", "type", header)
         unknown = sorted(set(table) - PARAM_KEYS)
         if unknown:
@@ -404,6 +467,8 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
     examples = []
     for index, table in enumerate(raw):
         line = locate.header("[[examples]]", index)
+        if not isinstance(table, dict):
+            raise fail(f"example {index + 1} must be a table ([[examples]] with y_true, y_pred and loss)", "examples")
 
         def bad(message: str, key: str) -> SpecError:
             return fail(f"example {index + 1}: {message}", key, "[[examples]]", index)

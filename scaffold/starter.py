@@ -7,7 +7,7 @@ from pathlib import Path
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import UsageError
 from scaffold.paths import templates_dir
-from scaffold.spec import NAME_RE, TASKS, parse_spec
+from scaffold.spec import MAX_NAME_LENGTH, NAME_RE, TASKS, parse_spec
 
 # A small, numerically safe loss per task, with one parameter and two example inputs.
 STARTERS = {
@@ -40,7 +40,7 @@ STARTERS = {
 def starter_text(name: str, task: str) -> str:
     from jinja2 import Environment, StrictUndefined
 
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"invalid spec name {name!r}: lowercase letters, digits and underscores, starting with a letter")
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r} (allowed: {', '.join(TASKS)})")

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from scaffold.cli import cli, main
+from scaffold.sinks import markdown_text
 
 
 @pytest.fixture
@@ -203,7 +204,7 @@ def test_new_existing_non_empty_directory(tmp_path, capsys):
     (project / "keep.txt").write_text("mine\n", encoding="utf-8")
     code, out, err = run_main(capsys, "new", "--kind", "huber", "--no-input", "--no-test", "-o", str(tmp_path))
     assert code == 2 and out == ""
-    assert_one_line_error(err, f"{project} already exists and is not empty (use --force to replace it)")
+    assert_one_line_error(err, f"{project} already exists and is not empty (use --force to write into it")
     assert [p.name for p in project.iterdir()] == ["keep.txt"]
     assert (project / "keep.txt").read_text(encoding="utf-8") == "mine\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "huber-loss"]
@@ -234,14 +235,14 @@ def test_new_huber(tmp_path, capsys):
     assert (project / "README.md").is_file() and (project / "pyproject.toml").is_file()
 
 
-def test_new_force_replaces_existing_project(tmp_path, capsys):
+def test_new_force_writes_into_existing_directory_and_keeps_other_files(tmp_path, capsys):
     project = tmp_path / "huber-loss"
     project.mkdir()
     (project / "stale.txt").write_text("old\n", encoding="utf-8")
     code, out, err = run_main(capsys, "new", "--kind", "huber", "--delta", "3", "--no-input", "--no-test",
                               "--no-format", "--force", "-o", str(tmp_path))
     assert code == 0, err
-    assert not (project / "stale.txt").exists()
+    assert (project / "stale.txt").read_text(encoding="utf-8") == "old\n"  # not lossgen's: never removed
     assert "delta=3.0" in (project / "huber_loss" / "loss.py").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "huber-loss"]
 
@@ -327,13 +328,13 @@ def test_jinja_in_spec_text_is_rendered_verbatim(tmp_path, capsys, team_catalog)
     project = out_dir / "jinja-probe-loss"
     readme = (project / "README.md").read_text(encoding="utf-8")
     loss_py = (project / "jinja_probe_loss" / "loss.py").read_text(encoding="utf-8")
-    for text in (readme, loss_py):
+    for text, sink in ((readme, markdown_text), (loss_py, str)):
         for fragment in VERBATIM + ["Description {{ 7*7 }} with {% raw %} and {# comment #} inside.",
                                     "Weight {{ 7*7 }} with {% raw %} too."]:
-            assert fragment in text
+            assert sink(fragment) in text  # as written, through the sink's own escaping only
         # No rendered "{{ 7*7 }}" anywhere (the README's repeat command names the tmp catalog path).
         assert "49" not in text.replace(str(team_catalog.resolve()), "<catalog>")
-    assert readme.startswith("# jinja-probe-loss: Probe {{ 7*7 }} title\n")
+    assert readme.startswith("# jinja-probe-loss: Probe {{ 7\\*7 }} title\n")
 
 
 def test_jinja_in_spec_text_show(runner, team_catalog):

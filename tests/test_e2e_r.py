@@ -26,14 +26,6 @@ pytestmark = pytest.mark.e2e
 KINDS = load_catalog().names()
 
 
-@pytest.fixture(scope="module")
-def r_available():
-    missing = check.r_missing()
-    if missing and not os.environ.get("LOSSGEN_REQUIRE_R"):
-        pytest.skip(f"R tests cannot run here: {missing} (set LOSSGEN_REQUIRE_R=1 to fail instead)")
-    assert not missing, missing
-
-
 def generate(root: Path, kind: str, target: str) -> Path:
     result = CliRunner().invoke(cli, ["new", "--kind", kind, "--target", target, "--no-input", "--no-test",
                                       "-o", str(root)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, prelude, squeezes_labels, statements
 from scaffold.formula import BOOL_TENSOR, Call, Conditional
+from scaffold.sinks import python_message, python_string
 from scaffold.spec import LossSpec, Param
 
 class PythonEmitter(Emitter):
@@ -78,7 +79,7 @@ def literal(param: Param, value) -> str:
     if param.type == "bool":
         return "True" if value else "False"
     if param.type == "choice":
-        return repr(value)
+        return python_string(value)
     if param.type == "float_list":  # a tuple: no mutable default arguments
         return "(" + ", ".join(format_number(float(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
     return format_number(float(value) if param.type == "float" else int(value))
@@ -93,21 +94,26 @@ def param_checks(spec: LossSpec) -> str:
             lines.append(f"{name} = bool({name})")
             continue
         if p.type == "choice":
-            lines += [f"if {name} not in {tuple(p.choices)!r}:",
-                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+            choices = ", ".join(python_string(c) for c in p.choices)
+            lines += [f"if {name} not in ({choices}{',' if len(p.choices) == 1 else ''}):", raise_value_error(name, allowed)]
             continue
         if p.type == "float_list":
             lines.append(f"{name} = [float(value) for value in {name}]")
             check = _range_check("value", p) or "math.isfinite(value)"
             lines += [f"if len({name}) < {p.min_length} or not all({check} for value in {name}):",
-                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+                      raise_value_error(name, allowed)]
             continue
         lines.append(f"{name} = {'float' if p.type == 'float' else 'int'}({name})")
         check = _range_check(name, p)
         if check:
-            lines += [f"if not {check}:",
-                      f'    raise ValueError(f"`{name}` must be {allowed}, got {{{name}!r}}.")']
+            lines += [f"if not {check}:", raise_value_error(name, allowed)]
     return "\n".join(lines)
+
+
+def raise_value_error(name: str, allowed: str) -> str:
+    """The constructor's error line; `allowed` may hold spec text (choices), so it goes through
+    the f-string writer, never into an f-string raw."""
+    return f"    raise ValueError({python_message(f'`{name}` must be {allowed}, got ', name)})"
 
 
 def _range_check(var: str, p: Param) -> str:

@@ -7,11 +7,10 @@ Axis arguments and integer literals are R integers (`-1L`), as Keras expects Pyt
 
 from __future__ import annotations
 
-import json
-
 from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
 from scaffold.emit.base import prelude, squeezes_labels, statements
 from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Number, Unary
+from scaffold.sinks import r_string
 from scaffold.spec import LossSpec, Param, format_bound
 
 TENSOR_BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "power"}
@@ -40,7 +39,7 @@ class REmitter(Emitter):
         return self.expression(expr)
 
     def string(self, value: str) -> str:
-        return json.dumps(value)
+        return r_string(value)
 
     def unary(self, expr: Unary) -> tuple[str, int]:
         if is_tensor(expr):
@@ -117,7 +116,7 @@ def literal(param: Param, value) -> str:
     if param.type == "bool":
         return "TRUE" if value else "FALSE"
     if param.type == "choice":
-        return json.dumps(value)
+        return r_string(value)
     if param.type == "float_list":
         return "c(" + ", ".join(format_number(float(v)) for v in value) + ")"
     if param.type == "int":
@@ -131,7 +130,7 @@ def r_allowed(param: Param) -> str:
     if param.type == "bool":
         return "TRUE or FALSE"
     if param.type == "choice":
-        return "one of " + ", ".join(json.dumps(c) for c in param.choices)
+        return "one of " + ", ".join(r_string(c) for c in param.choices)
     if param.type == "float_list":
         text = f"a numeric vector of length >= {param.min_length}"
         return text + (f", each value {bounds}" if bounds else "")
@@ -146,7 +145,7 @@ def param_checks(spec: LossSpec) -> str:
         if p.type == "bool":
             bad = f"!is.logical({name}) || length({name}) != 1L || is.na({name})"
         elif p.type == "choice":
-            choices = ", ".join(json.dumps(c) for c in p.choices)
+            choices = ", ".join(r_string(c) for c in p.choices)
             bad = f"!is.character({name}) || length({name}) != 1L || !({name} %in% c({choices}))"
         elif p.type == "float_list":
             bad = f"!is.numeric({name}) || length({name}) < {p.min_length}L || any(!is.finite({name}))"
@@ -157,7 +156,7 @@ def param_checks(spec: LossSpec) -> str:
                 bad += f" || {name} != round({name})"
             bad += "".join(f" || !({name} {op} {format_number(float(v))})" for op, v in p.bounds)
         lines += [f"if ({bad}) {{",
-                  f"  stop({json.dumps(f'`{name}` must be {allowed}, got ')}, format({name}), call. = FALSE)", "}"]
+                  f"  stop({r_string(f'`{name}` must be {allowed}, got ')}, format({name}), call. = FALSE)", "}"]
         if p.type == "int":
             lines.append(f"{name} <- as.integer({name})")
         else:
@@ -166,36 +165,7 @@ def param_checks(spec: LossSpec) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Documentation text: spec text placed in Rd files, roxygen comments and DESCRIPTION
-
-
-def rd_text(text: str) -> str:
-    """Spec text for an Rd file: backslash, `%` and braces are markup there, so they are escaped.
-
-    A line starting with `@` gets an empty Rd group `{}` in front (it renders as nothing): in a
-    roxygen comment such a line would start a tag, and the Rd file says what roxygen2 would write.
-    """
-    text = text.replace("\\", "\\\\").replace("%", "\\%").replace("{", "\\{").replace("}", "\\}")
-    lines = []
-    for line in text.split("\n"):
-        body = line.lstrip()
-        lines.append(line[:len(line) - len(body)] + "{}" + body if body.startswith("@") else line)
-    return "\n".join(lines)
-
-
-def rd_line(text: str) -> str:
-    """One-line Rd text (titles, argument descriptions)."""
-    return " ".join(rd_text(text).split())
-
-
-def roxygen_text(text: str) -> str:
-    """Spec text for roxygen comments (markdown off): Rd escapes, and `@` doubled so no line reads as a tag."""
-    return rd_text(text).replace("@", "@@")
-
-
-def roxygen_lines(text: str) -> str:
-    """Multi-line text as roxygen comment lines (`#'` alone for blank lines)."""
-    return "\n".join("#' " + line if line.strip() else "#'" for line in roxygen_text(text).splitlines())
+# DESCRIPTION title
 
 
 SMALL_WORDS = {"a", "an", "and", "are", "as", "at", "be", "but", "by", "en", "for", "from", "if", "in", "into",
@@ -215,11 +185,6 @@ def title_case(text: str) -> str:
     return " ".join(out)
 
 
-def dcf_text(text: str) -> str:
-    """One-line text for a DESCRIPTION field."""
-    return " ".join(text.split())
-
-
 def value_literal(value) -> str:
     """Test data (numbers, strings, booleans, lists) as R source; empty lists are numeric(0)."""
     import math
@@ -229,7 +194,7 @@ def value_literal(value) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, str):
-        return json.dumps(value)
+        return r_string(value)
     if isinstance(value, int):
         return f"{value}L"
     if isinstance(value, float):
@@ -252,7 +217,7 @@ def r_only_invalid(param: Param, value) -> list:
     if param.type == "bool":
         bad += ['"yes"', "c(TRUE, FALSE)"]
     elif param.type == "choice":
-        bad += ["1", "c(" + ", ".join([json.dumps(value)] * 2) + ")"]
+        bad += ["1", "c(" + ", ".join([r_string(value)] * 2) + ")"]
     elif param.type == "float_list":
         bad += ['"1"', "c(" + ", ".join(["NA_real_"] * max(param.min_length, 1)) + ")"]
     else:

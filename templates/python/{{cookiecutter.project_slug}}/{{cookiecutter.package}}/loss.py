@@ -26,7 +26,7 @@ def {{ cookiecutter.function_name }}(y_true, y_pred{% for p in loss.params %}, {
         y_true: {{ loss.y_true_doc }}
         y_pred: {{ loss.y_pred_doc }}
 {%- for p in loss.params %}
-        {{ (p.name ~ ": " ~ p.help_doc ~ " Allowed: " ~ p.allowed ~ ".") | wordwrap(84, wrapstring="\n            ") }}
+        {{ (p.name ~ ": " ~ p.help_doc ~ " Allowed: " ~ p.allowed_doc ~ ".") | wordwrap(84, False, wrapstring="\n            ") }}
 {%- endfor %}
 
     Returns:
@@ -43,7 +43,7 @@ class {{ cookiecutter.class_name }}(keras.losses.Loss):
     ``keras.models.load_model(path)`` once this module is imported.
 
     Example:
-        >>> model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}({{ loss.example_args }}))
+        >>> model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}({{ loss.example_args_doc }}))
     """
 
     def __init__(
