@@ -367,11 +367,25 @@ def _refuse_unsafe_text(data: dict, text: str, where: str) -> None:
             line, col = locate.key(path[2], f"[params.{path[1]}]")
         else:
             line, col = locate.key(path[-1] if path[0] == "params" else path[0])
+        if line is None:
+            line, col = _position_of_character(text, value[index])
         if value[index] in "\n\t":
             raise SpecError(f"`{field}` must be one line (no newlines or tabs)", where, line, col)
         raise SpecError(f"character {describe_character(value[index])} is not allowed in `{field}`: control and "
                         "bidirectional-override characters cannot be written safely into generated code",
                         where, line, col)
+
+
+def _position_of_character(text: str, char: str) -> tuple[int | None, int | None]:
+    """Where a character sits in the TOML text, raw or as one of TOML's escapes (keys can hold them)."""
+    code = ord(char)
+    forms = [char, {"\n": "\\n", "\t": "\\t"}.get(char, ""), f"\\u{code:04x}", f"\\u{code:04X}",
+             f"\\U{code:08x}", f"\\U{code:08X}"]
+    for number, line in enumerate(text.splitlines(), start=1):
+        hits = [line.find(form) for form in forms if form and form in line]
+        if hits:
+            return number, min(hits) + 1
+    return None, None
 
 
 def _refuse_reserved_steps(program: Program, where: str) -> None:
