@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +20,7 @@ R_INSTALL_HINT = (
     "(Debian/Ubuntu), or in R: install.packages(c(\"reticulate\", \"testthat\"))"
 )
 R_RUNNER = Path(__file__).resolve().parent / "run_testthat.R"
+STOP_GRACE_SECONDS = 3.0  # how long the test runner gets to stop on SIGTERM before SIGKILL
 
 
 @dataclass
@@ -48,14 +51,42 @@ class TestReport:
 
 
 def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -> tuple[int, list[str]]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    """Run the test runner in a process group of its own, echoing its output; whatever ends lossgen
+    early (an interrupt, an error) stops the whole group, so no pytest, Rscript or reticulate is left."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               text=True, env=env, start_new_session=True)
     lines = []
     assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if echo and not line.startswith(RESULT_MARKER):
-            echo(line.rstrip("\n"))
-    return process.wait(), lines
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if echo and not line.startswith(RESULT_MARKER):
+                echo(line.rstrip("\n"))
+        return process.wait(), lines
+    finally:
+        _stop_group(process)
+        process.stdout.close()
+
+
+def _stop_group(process: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the child's process group, then SIGKILL whatever is left after `grace` seconds."""
+    deadline = time.monotonic() + grace
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        if not _group_alive(process):
+            break
+        os.killpg(process.pid, signum)
+        while _group_alive(process) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    process.wait()
+
+
+def _group_alive(process: subprocess.Popen) -> bool:
+    process.poll()  # reap the leader, or it counts as a member
+    try:
+        os.killpg(process.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _results(lines: list[str]) -> dict[str, dict]:
