@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -275,7 +277,9 @@ def _interactive(no_input: bool) -> bool:
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where the project directory is created.")
 @click.option("--no-input", is_flag=True, help="Never prompt: use defaults for everything not given.")
-@click.option("--force", is_flag=True, help="Replace an existing non-empty project directory.")
+@click.option("--force", is_flag=True,
+              help="Write into an existing non-empty directory: files the project consists of are "
+                   "overwritten; nothing else in it is removed.")
 @click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
 @click.option("--no-test", is_flag=True, help="Do not run the generated project's tests.")
 @catalog_option
@@ -306,18 +310,20 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
 
 
 def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
-              force: bool, no_format: bool, no_test: bool) -> None:
+              force: bool, no_format: bool, no_test: bool, update: bool = False) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
-    from scaffold import check, render
+    from scaffold import check, install, render
 
     names = render.Names.derive(name)
     for target in targets:
-        render.check_destination(output_dir, names, target, force)
+        install.check_destination(output_dir, names.directory(target), allow_non_empty=force or update)
     projects = {}
     for target in targets:
-        projects[target] = render.render_project(spec, values, target, output_dir, name=name, force=force,
-                                                 format_code=not no_format)
-        click.echo(f"Generated {spec.name} ({target}) in {projects[target]}")
+        installed = render.render_project(spec, values, target, output_dir, name=name, force=force,
+                                          format_code=not no_format, update=update)
+        projects[target] = installed.path
+        click.echo(f"Generated {spec.name} ({target}) in {installed.path}")
+        _report_install(installed)
     if no_test:
         click.echo("Tests not run (--no-test).")
         for target, project in projects.items():
@@ -337,35 +343,52 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
         ctx.exit(EXIT_TESTS_FAILED)
 
 
+def _report_install(installed) -> None:
+    if installed.overwritten:
+        click.echo(f"Overwrote (--force) files lossgen had not written or that were edited: "
+                   f"{', '.join(installed.overwritten)}")
+    if installed.removed:
+        click.echo(f"Removed files the project no longer has (unchanged since lossgen wrote them): "
+                   f"{', '.join(installed.removed)}")
+    if installed.kept:
+        click.echo(f"Kept files the project no longer has, because they were edited: {', '.join(installed.kept)}")
+    for note in installed.notes:
+        click.echo(f"Note: {note}")
+
+
 @cli.command()
 @click.argument("project", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Also overwrite files you edited since generation, or that lossgen did not write.")
 @click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
 @click.option("--no-test", is_flag=True, help="Do not run the regenerated project's tests.")
 @catalog_option
 @click.pass_context
 @_catch
-def regenerate(ctx, project, no_format, no_test, catalogs):
+def regenerate(ctx, project, force, no_format, no_test, catalogs):
     """Re-create PROJECT from its .lossgen.toml, e.g. after the team changed the spec.
 
     Same kind, parameters, target and name as recorded; the current spec and lossgen are used.
-    The directory is replaced (atomically): keep your own edits in version control.
+    The project's files are rewritten in place, one by one: files you edited or that lossgen did not
+    write are refused (listed; --force overwrites them), files lossgen no longer generates are
+    removed only if unchanged, and everything else (.git, your own files) is left alone.
     """
-    from scaffold import render
+    from scaffold import record as records, render
 
-    record = render.read_record(project)
+    record = records.read_record(project)
     spec = open_catalog(catalogs).get(record["kind"])
     try:
         values = spec.bind(record["params"])
     except ValueError as exc:
-        raise OneLineError(f"{project / render.RECORD}: {exc}") from None
+        raise OneLineError(f"{project / records.RECORD}: {exc}") from None
     names = render.Names.derive(record["name"])
     if project.resolve().name != names.directory(record["target"]):
         raise OneLineError(f"{project} was renamed; regenerate writes {names.directory(record['target'])}/ "
                            "(rename it back, or use lossgen new)")
-    if record.get("spec_sha256") and record["spec_sha256"] != render.spec_digest(spec):
+    if record.get("spec_sha256") and record["spec_sha256"] != records.spec_digest(spec):
         click.echo(f"The {spec.name} spec changed since this project was generated ({spec.path}).")
-    _generate(ctx, spec, values, [record["target"]], project.resolve().parent, record["name"], True,
-              no_format, no_test)
+    _generate(ctx, spec, values, [record["target"]], project.resolve().parent, record["name"], force,
+              no_format, no_test, update=True)
 
 
 @cli.command()
@@ -419,8 +442,44 @@ def _usage_hint(project: Path, target: str, names) -> None:
                    f"model.compile(optimizer=\"adam\", loss={names.package}.{names.class_name}())")
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: unwinds like KeyboardInterrupt, so `finally` blocks remove staging and stop
+    the test child; a BaseException, so neither Click nor `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_on_interrupt() -> dict:
+    """Make SIGINT and SIGTERM raise Interrupted (once: cleanup is not interrupted again)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise Interrupted(signum)
+
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: every error is one line on stderr, never a traceback (LOSSGEN_DEBUG=1 shows it)."""
+    """Entry point: every error is one line on stderr, never a traceback (LOSSGEN_DEBUG=1 shows it).
+    Interrupted (SIGINT, SIGTERM): "Interrupted", exit code 128 + signal number (130, 143)."""
+    previous = _raise_on_interrupt()
+    try:
+        return _main(argv)
+    except Interrupted as exc:
+        click.echo("Interrupted", err=True)
+        return 128 + exc.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="lossgen", standalone_mode=False)
         return result if isinstance(result, int) else 0

@@ -1,21 +1,18 @@
-"""Spec + values -> a project on disk: context building, cookiecutter, black, atomic move.
+"""Spec + values -> a project on disk: context building, cookiecutter, black, then install.py.
 
 Everything that comes from a spec (text and generated code) travels in the private `_loss`
 context variable: cookiecutter renders non-private variables as Jinja templates, and spec text
-must never be executed as a template. The project is rendered in a staging directory beside the
-target and moved into place only when complete, so a failure leaves nothing half-written.
+must never be executed as a template. Paths are rendered too, so cookiecutter only sees a safe
+temporary directory; install.py stages the result beside the destination and commits it without
+touching anything lossgen did not write, and record.py writes the project's `.lossgen.toml`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
-import shutil
-import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +23,10 @@ from scaffold import __version__, domains
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
 from scaffold.emit import r as r_emit
+from scaffold import install
 from scaffold.errors import LossgenError, UsageError
 from scaffold.paths import templates_dir
+from scaffold.record import RECORD, command_line, record_text
 from scaffold.spec import LossSpec, Param
 
 TARGETS = ("python", "r")
@@ -124,16 +123,6 @@ def r_literal(value: Any) -> str:
     return r_emit.value_literal(value)  # booleans, strings, None, empty lists
 
 
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Context
 
@@ -153,22 +142,6 @@ def invalid_values(param: Param) -> list[Any]:
     if param.type == "float_list":
         return [[v] * max(param.min_length, 1) for v in bad] + ([[]] if param.min_length >= 1 else [])
     return bad + ([float("inf")] if not any(op in ("<", "<=") for op, _ in param.bounds) else [])
-
-
-def command_line(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
-    parts = ["lossgen new", f"--kind {spec.name}"]
-    if spec.origin == "--catalog":  # other sources are found again without being named
-        parts.append(f"--catalog {spec.path.parent.resolve()}")
-    for pname, value in values.items():
-        flag = "--" + pname.replace("_", "-")
-        if spec.params[pname].type == "bool":
-            parts.append(flag if value else f"--no-{pname.replace('_', '-')}")
-        elif spec.params[pname].type == "float_list":
-            parts.append(f"{flag} {','.join(repr(v) for v in value)}")
-        else:
-            parts.append(f"{flag} {value}")
-    parts += [f"--target {target}", f"--name {name}"]
-    return " ".join(parts)
 
 
 def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +204,6 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         "has_invalid_params": bool(data["INVALID_PARAMS"]),
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
         "command": command_line(spec, values, target, name),
-        "record": _record(spec, values, target, name),
     }
     if target == "r":
         loss.update(_r_context(spec, values, names, data))
@@ -332,48 +304,6 @@ def _input_docs(spec: LossSpec) -> tuple[str, str]:
     }[spec.task]
 
 
-RECORD = ".lossgen.toml"
-
-
-def spec_digest(spec: LossSpec) -> str:
-    return hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
-
-
-def read_record(project: Path) -> dict[str, Any]:
-    """The answers a project was generated from, checked enough to generate it again."""
-    path = Path(project) / RECORD
-    try:
-        record = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{project} is not a lossgen project (no {RECORD})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    for key, kind in (("kind", str), ("target", str), ("name", str), ("params", dict)):
-        if not isinstance(record.get(key), kind):
-            raise UsageError(f"{path}: `{key}` is missing or malformed")
-    if record["target"] not in TARGETS:
-        raise UsageError(f"{path}: unknown target {record['target']!r} (allowed: {', '.join(TARGETS)})")
-    return record
-
-
-def _record(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> str:
-    digest = spec_digest(spec)
-    lines = [
-        "# Written by lossgen: the answers this project was generated from. Repeat the run with:",
-        f"#   {command_line(spec, values, target, name)}",
-        f"kind = {toml_value(spec.name)}",
-        f"target = {toml_value(target)}",
-        f"name = {toml_value(name)}",
-        f"lossgen_version = {toml_value(__version__)}",
-        f"spec_origin = {toml_value(spec.origin)}",
-        f"spec_sha256 = {toml_value(digest)}",
-        "",
-        "[params]",
-        *(f"{k} = {toml_value(v)}" for k, v in values.items()),
-    ]
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------
 # Rendering
 
@@ -417,45 +347,34 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     return text
 
 
-def check_destination(output_dir: Path, names: Names, target: str, force: bool) -> Path:
-    """The project directory for `target`; refused if it holds anything, unless forced."""
-    destination = Path(output_dir).resolve() / names.directory(target)
-    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())) and not force:
-        raise UsageError(f"{destination} already exists and is not empty (use --force to replace it)")
-    return destination
-
-
 def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
-                   name: str | None = None, force: bool = False, format_code: bool = True) -> Path:
-    """Render into a staging directory, format, then move into place. Returns the project path."""
+                   name: str | None = None, force: bool = False, format_code: bool = True,
+                   update: bool = False) -> install.Installed:
+    """Render where cookiecutter may look (a safe temporary base), format, hash, record, install.
+
+    update: regenerate an existing project (its edited or foreign files are refused unless force).
+    """
     from cookiecutter.main import cookiecutter
 
     name = name or spec.name
     names = Names.derive(name)
-    output_dir = Path(output_dir).resolve()
-    destination = check_destination(output_dir, names, target, force)
+    destination = install.check_destination(output_dir, names.directory(target), allow_non_empty=force or update)
+    fresh = not os.path.lexists(destination)
     context = build_context(spec, values, names, target, name)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".lossgen-", dir=output_dir))
-    try:
-        config = staging / "cookiecutter.yaml"
-        # Keep cookiecutter's replay file and cache inside the staging directory, not in $HOME.
-        config.write_text(f"replay_dir: {json.dumps(str(staging / 'replay'))}\n"
-                          f"cookiecutters_dir: {json.dumps(str(staging / 'cache'))}\n", encoding="utf-8")
-        rendered = Path(cookiecutter(str(templates_dir() / target), no_input=True, extra_context=context,
-                                     output_dir=str(staging / "out"), config_file=str(config),
-                                     accept_hooks=False))
+    output_dir = install.make_output_dir(destination.parent)
+    with install.staging_dir(output_dir) as staging, install.staging_dir(install.safe_temp_base()) as work:
+        config = work / "cookiecutter.yaml"
+        # Keep cookiecutter's replay file and cache inside the work directory, not in $HOME.
+        config.write_text(f"replay_dir: {json.dumps(str(work / 'replay'))}\n"
+                          f"cookiecutters_dir: {json.dumps(str(work / 'cache'))}\n", encoding="utf-8")
+        template = install.safe_template(templates_dir() / target, work)
+        rendered = Path(cookiecutter(str(template), no_input=True, extra_context=context,
+                                     output_dir=str(work / "out"), config_file=str(config), accept_hooks=False))
         if format_code:
             format_python_tree(rendered)
-        previous = staging / "previous"
-        if destination.exists():
-            os.replace(destination, previous)  # kept until the new tree is in place
-        try:
-            os.replace(rendered, destination)
-        except OSError:
-            if previous.exists():
-                os.replace(previous, destination)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return destination
+        install.pause("rendered")
+        tree, files = install.stage(rendered, staging)
+        (tree / RECORD).write_text(record_text(spec, values, target, name, files), encoding="utf-8")
+        install.pause("staged")
+        return install.install(tree, files, destination, fresh=fresh, must_be_empty=not (force or update),
+                               overwrite=force)

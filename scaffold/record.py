@@ -1,0 +1,191 @@
+"""The project record `.lossgen.toml`: what a project was generated from and which files lossgen wrote.
+
+The record is what makes a later run safe: `regenerate` (and a future `update`) may replace or remove
+only files lossgen wrote, and only while they are unchanged. It is written by lossgen after black, not
+rendered by cookiecutter, with tomli_w; only the header comment is hand-made, one line per line.
+
+Layout (record_version 1; records of lossgen 0.1.0 have no `record_version`, `spec_text` or `files`):
+
+    # Written by lossgen: the answers this project was generated from, and the files it wrote.
+    # Repeat the run with:
+    #   lossgen new --kind huber --delta 2.0 --target python --name huber
+    record_version = 1
+    kind = "huber"                  # spec name
+    target = "python"               # python | r
+    name = "huber"                  # --name: the project, package and function names derive from it
+    lossgen_version = "0.1.0"
+    spec_origin = "built-in"        # how the spec was found (built-in, --catalog, LOSSGEN_PATH, ...)
+    spec_sha256 = "..."             # sha256 of the spec file's bytes ("" if it had no file)
+    spec_text = '''...'''           # a copy of the spec file, to render the base again
+
+    [params]                        # every parameter value, defaults included
+    delta = 2.0
+
+    [files]                         # every file the generation wrote: relative POSIX path = sha256
+    "README.md" = "..."
+    "huber_loss/loss.py" = "..."
+
+The record itself is not listed in `files`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import tomllib
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from scaffold import __version__
+from scaffold.errors import UsageError
+
+RECORD = ".lossgen.toml"
+RECORD_VERSION = 1
+TARGETS = ("python", "r")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def spec_digest(spec) -> str:
+    return hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
+
+
+def spec_text(spec) -> str:
+    return spec.path.read_bytes().decode("utf-8") if spec.path.is_file() else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The repeat command
+
+
+def shell_word(arg: str) -> str:
+    """One shell word that stays on one line: shlex.quote, or bash's $'...' for control characters."""
+    if not any(_unprintable(c) for c in arg):
+        return shlex.quote(arg)
+    out = []
+    for c in arg:
+        if c in "\\'":
+            out.append("\\" + c)
+        elif _unprintable(c):
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c) or
+                       (f"\\x{ord(c):02x}" if ord(c) < 0x80 else f"\\u{ord(c):04x}"))
+        else:
+            out.append(c)
+    return "$'" + "".join(out) + "'"
+
+
+def _unprintable(c: str) -> bool:
+    # Cc: C0/C1 controls (newline, tab, DEL, NEL); Zl/Zp: the Unicode line and paragraph separators
+    return unicodedata.category(c) in ("Cc", "Zl", "Zp")
+
+
+def command_line(spec, values: dict[str, Any], target: str, name: str) -> str:
+    """The `lossgen new` command that repeats a generation, each argument shell-quoted."""
+    args = ["--kind", spec.name]
+    if spec.origin == "--catalog":  # other sources are found again without being named
+        args += ["--catalog", str(spec.path.parent.resolve())]
+    for pname, value in values.items():
+        flag = "--" + pname.replace("_", "-")
+        ptype = spec.params[pname].type
+        if ptype == "bool":
+            args.append(flag if value else f"--no-{pname.replace('_', '-')}")
+        elif ptype == "float_list":
+            args += [flag, ",".join(repr(v) for v in value)]
+        else:
+            args += [flag, str(value)]
+    args += ["--target", target, "--name", name]
+    return "lossgen new " + " ".join(shell_word(a) for a in args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def record_text(spec, values: dict[str, Any], target: str, name: str, files: dict[str, str]) -> str:
+    """The record's text: header comment, answers, spec copy and the written files' hashes."""
+    import tomli_w
+
+    data = {
+        "record_version": RECORD_VERSION,
+        "kind": spec.name,
+        "target": target,
+        "name": name,
+        "lossgen_version": __version__,
+        "spec_origin": spec.origin,
+        "spec_sha256": spec_digest(spec),
+        "spec_text": spec_text(spec),
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+        "files": dict(sorted(files.items())),
+    }
+    header = [
+        "# Written by lossgen: the answers this project was generated from, and the files it wrote.",
+        "# Repeat the run with:",
+        f"#   {command_line(spec, values, target, name)}",
+    ]
+    return "\n".join(header) + "\n" + tomli_w.dumps(data, multiline_strings=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_record(project: Path) -> dict[str, Any]:
+    """The record of `project`, checked enough to generate the project again.
+
+    `files` is None for records written before lossgen tracked its files (0.1.0).
+    Every problem is a UsageError naming the record's path.
+    """
+    path = Path(project) / RECORD
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{project} is not a lossgen project (no {RECORD})") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not lossgen's record file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        record = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: malformed TOML: {exc}") from None
+    for key, kind in (("kind", str), ("target", str), ("name", str), ("params", dict)):
+        if not isinstance(record.get(key), kind):
+            raise UsageError(f"{path}: `{key}` is missing or malformed")
+    for key in ("spec_sha256", "spec_text", "spec_origin", "lossgen_version"):
+        if not isinstance(record.get(key, ""), str):
+            raise UsageError(f"{path}: `{key}` must be a string")
+    if record["target"] not in TARGETS:
+        raise UsageError(f"{path}: unknown target {record['target']!r} (allowed: {', '.join(TARGETS)})")
+    record["files"] = _files(path, record.get("files"))
+    return record
+
+
+def _files(path: Path, files: Any) -> dict[str, str] | None:
+    if files is None:
+        return None
+    if not isinstance(files, dict):
+        raise UsageError(f"{path}: `files` must be a table of path = sha256")
+    for name, digest in files.items():
+        if not (isinstance(digest, str) and _SHA256.match(digest)):
+            raise UsageError(f"{path}: files.{name!r} is not a sha256 hex digest")
+        if not is_project_path(name):
+            raise UsageError(f"{path}: files.{name!r} is not a relative path inside the project")
+    return files
+
+
+def is_project_path(name: str) -> bool:
+    """A normalised relative POSIX path that stays inside the project (no `..`, no absolute path)."""
+    pure = PurePosixPath(name)
+    return (bool(name) and not pure.is_absolute() and "\\" not in name and "\0" not in name
+            and str(pure) == name and all(part not in ("..", ".") for part in pure.parts))
