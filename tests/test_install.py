@@ -469,3 +469,38 @@ def test_an_interrupt_stops_the_test_runner_and_its_children(tmp_path, signum):
     assert process.returncode == 128 + signum and err == "Interrupted\n", err
     assert _pid_gone(shell) and _pid_gone(sleeper)
     assert_complete(tmp_path / "mse-loss")  # the project was generated before the tests started
+
+
+def test_new_into_an_existing_empty_directory_keeps_it(tmp_path, capsys):
+    project = tmp_path / "huber-loss"
+    project.mkdir()
+    inode = project.stat().st_ino
+    assert new(tmp_path) == 0, capsys.readouterr().err
+    assert project.stat().st_ino == inode
+    assert_complete(project)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.e2e
+def test_an_interrupt_during_a_real_test_run_leaves_no_pytest_behind(tmp_path):
+    process = subprocess.Popen([*LOSSGEN, "new", "--kind", "mse", "--no-input", "-o", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # the runner starts after this line
+        if line.startswith("Running the generated python tests"):
+            break
+    deadline = time.monotonic() + 30
+    while not (runners := _children(process.pid)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1)  # let pytest import TensorFlow
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and err.endswith("Interrupted\n"), err
+    assert all(_pid_gone(pid) for pid in runners)
+    assert_complete(tmp_path / "mse-loss")
