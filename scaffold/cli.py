@@ -156,7 +156,7 @@ class KindCommand(click.Command):
         self.params = list(self.base_params)
         kind = self.kind_in(args)
         spec = None
-        if kind:
+        if kind is not None:
             try:
                 spec = open_catalog(_peek(args, "--catalog")).get(kind)
             except UsageError as exc:
@@ -306,7 +306,7 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
-    _generate(ctx, spec, values, targets, output_dir, name or spec.name, force, no_format, no_test)
+    _generate(ctx, spec, values, targets, output_dir, spec.name if name is None else name, force, no_format, no_test)
 
 
 def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
@@ -315,6 +315,10 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
     from scaffold import check, install, render
 
     names = render.Names.derive(name)
+    directories = [names.directory(target) for target in targets]
+    if len(set(directories)) < len(directories):
+        raise UsageError(f"--name {name!r} gives the Python project and the R package the same directory "
+                         f"'{directories[0]}'; choose a name with more than the word 'loss'")
     for target in targets:
         install.check_destination(output_dir, names.directory(target), allow_non_empty=force or update)
     projects = {}

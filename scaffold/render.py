@@ -25,6 +25,7 @@ from scaffold.emit import python as python_emit
 from scaffold.emit import r as r_emit
 from scaffold import install
 from scaffold.errors import LossgenError, UsageError
+from scaffold import sinks
 from scaffold.paths import templates_dir
 from scaffold.record import RECORD, command_line, record_text
 from scaffold.spec import LossSpec, Param
@@ -34,7 +35,7 @@ HEADS = {  # output activation of the toy models, by task (and whether y_pred is
     "regression": "linear", "multi_output": "linear", "positive_regression": "softplus",
     "binary": "sigmoid", "categorical": "softmax", "sparse_categorical": "softmax", "metric": "softplus",
 }
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 SEED = 20240229
 
 
@@ -51,8 +52,9 @@ class Names:
 
     @classmethod
     def derive(cls, name: str) -> "Names":
-        if not NAME_RE.match(name) or len(name) > 60:
-            raise UsageError(f"invalid name {name!r}: use letters, digits, '-' and '_', starting with a letter")
+        if not NAME_RE.fullmatch(name) or len(name) > 60:
+            raise UsageError(f"invalid name {name!r}: use letters, digits, '-' and '_', starting with a letter "
+                             "(at most 60 characters)")
         words = [w for w in re.split(r"[-_]+", name.lower()) if w]
         if words[-1] != "loss":
             words.append("loss")
@@ -71,24 +73,6 @@ class Names:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text safety helpers
-
-
-def docstring_text(text: str) -> str:
-    """Spec text made safe inside a Python triple-quoted docstring."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-
-
-def r_comment_text(text: str) -> str:
-    """Spec text for roxygen comments: one `#'` per line, and `%` escaped for Rd."""
-    return text.replace("%", "\\%")
-
-
-def markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-# ---------------------------------------------------------------------------------------------
 # Literals for generated data files
 
 
@@ -104,6 +88,8 @@ def py_literal(value: Any) -> str:
         return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return sinks.python_string(value)
     return repr(value)
 
 
@@ -167,10 +153,12 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
     logits = bool(values.get("from_logits", False))
     head = "linear" if logits else HEADS[spec.task]
     params = [
-        {"name": p.name, "python": python_emit.literal(p, values[p.name]), "r": r_emit.literal(p, values[p.name]),
-         "allowed": p.describe_allowed(), "allowed_md": markdown_cell(p.describe_allowed()),
-         "help_doc": docstring_text(p.help or "See the spec."), "help_md": markdown_cell(p.help),
-         "help_r": r_comment_text(p.help or "See the spec.").replace("\n", " ")}
+        {"name": p.name, "python": python_emit.literal(p, values[p.name]),
+         "python_md": sinks.markdown_code_span(python_emit.literal(p, values[p.name])),
+         "allowed_doc": sinks.python_docstring(p.describe_allowed()),
+         "allowed_md": sinks.markdown_cell(p.describe_allowed()),
+         "help_doc": sinks.python_docstring(" ".join((p.help or "See the spec.").split())),
+         "help_md": sinks.markdown_cell(p.help)}
         for p in spec.params.values()
     ]
     data = test_data(spec, values)
@@ -182,15 +170,17 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
     y_true_doc, y_pred_doc = _input_docs(spec)
     loss = {
         "version": __version__,
-        "title_doc": docstring_text(spec.title), "summary_doc": docstring_text(spec.summary),
-        "description_doc": docstring_text(spec.description),
-        "title_md": spec.title, "summary_md": spec.summary, "description_md": spec.description,
-        "summary_toml": json.dumps(spec.summary)[1:-1],
-        "formula_doc": docstring_text(_formula_text(spec)), "formula_md": _formula_text(spec),
+        "title_doc": sinks.python_docstring(spec.title), "summary_doc": sinks.python_docstring(spec.summary),
+        "description_doc": sinks.python_docstring(spec.description),
+        "title_md": sinks.markdown_text(spec.title), "summary_md": sinks.markdown_text(spec.summary),
+        "description_md": sinks.markdown_text(spec.description),
+        "summary_toml": sinks.toml_string(spec.summary),
+        "formula_doc": sinks.python_docstring(_formula_text(spec)), "formula_md": _formula_text(spec),
         "y_true_doc": y_true_doc, "y_pred_doc": y_pred_doc,
         "params": params,
         "params_python": py_literal(values),
         "example_args": ", ".join(f"{p['name']}={p['python']}" for p in params),
+        "example_args_doc": sinks.python_docstring(", ".join(f"{p['name']}={p['python']}" for p in params)),
         "python_body": python_emit.function_body(spec),
         "python_checks": checks,
         "uses_math": "math." in checks,
@@ -204,6 +194,11 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         "has_invalid_params": bool(data["INVALID_PARAMS"]),
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
         "command": command_line(spec, values, target, name),
+        # Code blocks in the READMEs hold spec text (formula comments, choices): a fence longer
+        # than any backtick run in them keeps each block closed where the template closes it.
+        "fence": sinks.markdown_fence(_formula_text(spec), command_line(spec, values, target, name),
+                                      *(python_emit.literal(p, values[p.name]) for p in spec.params.values()),
+                                      *(r_emit.literal(p, values[p.name]) for p in spec.params.values())),
     }
     if target == "r":
         loss.update(_r_context(spec, values, names, data))
@@ -223,43 +218,45 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
         "extremes": data["EXTREMES"],
     }
     lines = [f"{key} <- {_r_nested(value)}" for key, value in cases.items()]
-    invalid = [f"list(name = {json.dumps(n)}, value = {r_emit.value_literal(v)})" for n, v in data["INVALID_PARAMS"]]
+    invalid = [f"list(name = {sinks.r_string(n)}, value = {r_emit.value_literal(v)})" for n, v in data["INVALID_PARAMS"]]
     lines.append("invalid_params <- " + _r_list(invalid))
-    extra = [f"list(name = {json.dumps(n)}, value = {v})" for n, p in spec.params.items()
+    extra = [f"list(name = {sinks.r_string(n)}, value = {v})" for n, p in spec.params.items()
              for v in r_emit.r_only_invalid(p, values[n])]
     lines.append("invalid_params_r <- " + _r_list(extra))
     signature = ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in values.items())
     first = data["EXAMPLES"][0]
     example_args = ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in first["params"].items())
     formula = _formula_text(spec)
+    usage = ", ".join(f"{p} = {r_emit.deparse_literal(spec.params[p], v)}" for p, v in values.items())
     help_text = {p.name: f"{p.help or 'See the spec.'} Allowed: {r_emit.r_allowed(p)}." for p in spec.params.values()}
     return {
         "r_body": r_emit.function_body(spec),
         "r_checks": r_emit.param_checks(spec),
         "r_signature": signature,
-        "r_usage": ", ".join(f"{p} = {r_emit.deparse_literal(spec.params[p], v)}" for p, v in values.items()),
         "r_cases": "\n".join(lines),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds
-        "r_title": r_emit.roxygen_text(" ".join(spec.title.split())),
-        "r_summary": r_emit.roxygen_lines(spec.summary),
-        "r_description": r_emit.roxygen_lines(spec.description) if spec.description else "",
-        "r_formula": r_emit.roxygen_lines(formula),
-        "r_params_doc": [{"name": n, "roxygen": r_emit.roxygen_text(" ".join(t.split())), "rd": r_emit.rd_line(t)}
+        "r_title": sinks.roxygen_text(" ".join(spec.title.split())),
+        "r_summary": sinks.roxygen_lines(spec.summary),
+        "r_description": sinks.roxygen_lines(spec.description) if spec.description else "",
+        "r_formula": sinks.roxygen_lines(formula),
+        "r_params_doc": [{"name": n, "roxygen": sinks.roxygen_text(" ".join(t.split())), "rd": sinks.rd_line(t)}
                          for n, t in help_text.items()],
-        "rd_title": r_emit.rd_line(spec.title),
-        "rd_summary": r_emit.rd_text(spec.summary),
-        "rd_description": r_emit.rd_text(spec.description),
-        "rd_formula": r_emit.rd_text(formula),
+        "rd_title": sinks.rd_line(spec.title),
+        "rd_summary": sinks.rd_text(spec.summary),
+        "rd_description": sinks.rd_text(spec.description),
+        "rd_formula": sinks.rd_text(formula),
         "r_example_call": f"{names.r_function}({example_args})",
+        "rd_example_call": sinks.rd_code(f"{names.r_function}({example_args})"),
+        "rd_usage": sinks.rd_code(f"{names.r_function}({usage})"),
         "r_example_y_true": _r_nested(first["y_true"]),
         "r_example_y_pred": _r_nested(first["y_pred"]),
         "r_example_loss": ", ".join(repr(float(v)) for v in first["loss"]),
-        "r_dcf_title": r_emit.dcf_text(r_emit.title_case(spec.title)),
-        "r_dcf_description": r_emit.dcf_text(f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
-                                             f"computed with Python Keras through reticulate; generated by "
-                                             f"lossgen from the '{spec.name}' spec."),
-        "r_params_md": [{"name": p.name, "r": r_emit.literal(p, values[p.name]),
-                         "allowed_md": markdown_cell(r_emit.r_allowed(p)), "help_md": markdown_cell(p.help)}
+        "r_dcf_title": sinks.dcf_text(r_emit.title_case(spec.title)),
+        "r_dcf_description": sinks.dcf_text(f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
+                                            f"computed with Python Keras through reticulate; generated by "
+                                            f"lossgen from the '{spec.name}' spec."),
+        "r_params_md": [{"name": p.name, "r_md": sinks.markdown_code_span(r_emit.literal(p, values[p.name])),
+                         "allowed_md": sinks.markdown_cell(r_emit.r_allowed(p)), "help_md": sinks.markdown_cell(p.help)}
                         for p in spec.params.values()],
     }
 
