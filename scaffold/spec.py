@@ -18,7 +18,8 @@ from typing import Any
 
 from scaffold.errors import SpecError
 from scaffold.sinks import describe_character, refused_character
-from scaffold.formula import BUILTIN_NAMES, FUNCTIONS, INPUTS, Program, compile_formula
+from scaffold.formula import BUILTIN_NAMES, FUNCTIONS, INPUTS, MAX_INT_LITERAL, MAX_WIDTH, Program, check_values
+from scaffold.formula import compile_formula
 
 TASKS = {
     "regression": "real-valued targets; y_pred is the raw model output",
@@ -82,12 +83,20 @@ class Param:
         return what
 
     def parse(self, text: str) -> Any:
-        """Turn command-line text into a checked value; ValueError says what is allowed."""
+        """Turn command-line text into a checked value; ValueError (one short line) says what is allowed."""
         text = text.strip()
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        if len(text) > MAX_VALUE_CHARS:
+            raise ValueError(f"the value for {self.name} is {len(text)} characters long; expected "
+                             f"{self.describe_allowed()}")
         try:
             if self.type == "float":
-                value = float(text)
+                value = _parse_float(text)
             elif self.type == "int":
+                if not re.fullmatch(r"[+-]?[0-9]+", text):
+                    raise ValueError
+                if len(text.lstrip("+-").lstrip("0")) > 15:
+                    raise ValueError(f"{self.name} must be {self.describe_allowed()} of at most 15 digits")
                 value = int(text)
             elif self.type == "bool":
                 lowered = text.lower()
@@ -95,11 +104,23 @@ class Param:
                     raise ValueError
                 value = lowered in ("true", "1", "yes")
             elif self.type == "float_list":
-                value = [float(part) for part in text.replace(" ", "").strip("[]").split(",") if part != ""]
+                inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+                items = [item.strip() for item in inner.split(",")]
+                if len(items) > 1 and items[-1] == "":  # one trailing comma, as in "1,2,"
+                    items.pop()
+                if len(items) > MAX_WIDTH:
+                    raise ValueError(f"{self.name} takes at most {MAX_WIDTH} numbers, got {len(items)}")
+                for item in items:
+                    if not item:
+                        raise ValueError(f"{shown!r} is not valid for {self.name}: an empty item between commas "
+                                         f"(expected {self.describe_allowed()})")
+                value = [_parse_float(item) for item in items]
             else:
                 value = text
-        except ValueError:
-            raise ValueError(f"{text!r} is not valid for {self.name}: expected {self.describe_allowed()}") from None
+        except ValueError as exc:
+            if str(exc):
+                raise
+            raise ValueError(f"{shown!r} is not valid for {self.name}: expected {self.describe_allowed()}") from None
         return self.check(value)
 
     def check(self, value: Any) -> Any:
@@ -107,27 +128,31 @@ class Param:
         allowed = self.describe_allowed()
         if self.type == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
-            value = float(value)
+                raise ValueError(f"{self.name} must be {allowed}, got {_short(value)}")
+            value = _to_float(value, self.name)
             items = [value]
         elif self.type == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
+                raise ValueError(f"{self.name} must be {allowed}, got {_short(value)}")
+            if abs(value) > MAX_INT_LITERAL:
+                raise ValueError(f"{self.name} must be {allowed} of at most 15 digits")
             items = [value]
         elif self.type == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"{self.name} must be true or false, got {value!r}")
+                raise ValueError(f"{self.name} must be true or false, got {_short(value)}")
             return value
         elif self.type == "choice":
-            if value not in self.choices:
-                raise ValueError(f"{self.name} must be {allowed}, got {value!r}")
+            if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(f"{self.name} must be {allowed}, got {_short(value)}")
             return value
         else:
             if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
-                raise ValueError(f"{self.name} must be a list of numbers, got {value!r}")
+                raise ValueError(f"{self.name} must be a list of numbers, got {_short(value)}")
             if len(value) < self.min_length:
                 raise ValueError(f"{self.name} needs at least {self.min_length} value(s), got {len(value)}")
-            value = [float(v) for v in value]
+            if len(value) > MAX_WIDTH:  # it sets the number of classes of categorical tasks
+                raise ValueError(f"{self.name} takes at most {MAX_WIDTH} values, got {len(value)}")
+            value = [_to_float(v, self.name) for v in value]
             items = value
         for item in items:
             if not math.isfinite(item):
@@ -137,6 +162,31 @@ class Param:
                 if not ok:
                     raise ValueError(f"{self.name} must be {allowed}, got {format_bound(item)}")
         return value
+
+
+MAX_VALUE_CHARS = 2000  # command-line text for one value: room for MAX_WIDTH numbers, not a megabyte
+
+
+def _parse_float(text: str) -> float:
+    """float() without Python's extras a user does not mean: digit separators and non-ASCII digits."""
+    if not text.isascii() or "_" in text:
+        raise ValueError
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError from None  # the caller says what is allowed
+
+
+def _to_float(value: int | float, name: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got an integer too large for a float") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -188,14 +238,26 @@ class LossSpec:
     def from_logits(self) -> bool:
         return "from_logits" in self.params
 
-    def bind(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
-        """All parameter values: the given ones checked, the rest defaults. ValueError on problems."""
+    def bind(self, given: dict[str, Any] | None = None, *, check_formula: bool = True) -> dict[str, Any]:
+        """All parameter values: the given ones checked, the rest defaults. ValueError on problems, including
+        values the formula cannot take (`delta ** 2` overflowing, a take() index beyond MAX_WIDTH)."""
         given = dict(given or {})
         unknown = sorted(set(given) - set(self.params))
         if unknown:
             valid = ", ".join(self.params) or "none"
             raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {self.name} (valid: {valid})")
-        return {name: p.check(given[name]) if name in given else p.default for name, p in self.params.items()}
+        values = {name: p.check(given[name]) if name in given else p.default for name, p in self.params.items()}
+        if check_formula:
+            try:
+                self.check_values(values)
+            except SpecError as exc:
+                raise ValueError(f"{exc.message} (in the formula of {self.name}, line {exc.line})") from None
+        return values
+
+    def check_values(self, values: dict[str, Any], num_classes: int | None = None) -> None:
+        """SpecError at the formula position that these parameter values make fail (see formula.check_values)."""
+        if self.formula is not None:
+            check_values(self.formula, values, str(self.path), num_classes)
 
 
 def format_bound(value: float) -> str:
