@@ -54,14 +54,35 @@ def collect(paths: tuple[str, ...]) -> list[Path]:
 
 
 def validate_file(path: Path, quick: bool) -> tuple[LossSpec | None, list[Problem]]:
+    """Every problem of one spec; nothing a spec does stops the checks of the next one."""
     try:
         spec = load_spec(path, origin="validate")
     except SpecError as exc:
         return None, [Problem(exc.where, exc.message)]
-    problems = list(quick_checks(spec))
+    except Exception as exc:  # a bug in lossgen, shown as this spec's problem
+        return None, [_internal(str(path), exc)]
+    problems = _gather(quick_checks(spec), spec)
     if not quick and not problems:
-        problems += list(keras_checks(spec))
-    return spec, problems
+        problems += _gather(keras_checks(spec), spec)
+    unique = list(dict.fromkeys(problems))  # one formula error met by every example is one problem
+    return spec, unique
+
+
+def _internal(where: str, exc: BaseException) -> Problem:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return Problem(where, f"internal error in lossgen on this spec ({type(exc).__name__}: {text}); please report it")
+
+
+def _gather(checks: Iterator[Problem], spec: LossSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    try:
+        for problem in checks:
+            problems.append(problem)
+    except SpecError as exc:
+        problems.append(Problem(exc.where, exc.message))
+    except Exception as exc:
+        problems.append(_internal(str(spec.path), exc))
+    return problems
 
 
 def _example_where(spec: LossSpec, example: Example) -> str:
@@ -83,15 +104,36 @@ def quick_checks(spec: LossSpec) -> Iterator[Problem]:
         yield Problem(spec.where("name"), f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`")
     if spec.formula is None:
         return  # hand-written code: only the Keras run can check its examples
+    located: set[str] = set()  # formula positions already reported: one line per cause
     for example in spec.examples:
-        values = spec.bind(example.params)
-        got = numpy_emit.evaluate(spec, example.y_true, example.y_pred, values)
+        where = _example_where(spec, example)
+        try:
+            got = numpy_emit.evaluate(spec, example.y_true, example.y_pred, example.params)
+        except SpecError as exc:
+            located.add(exc.where)
+            yield Problem(exc.where if exc.line else where, exc.message)
+            continue
+        except ValueError as exc:
+            yield Problem(where, str(exc))
+            continue
         problem = _mismatch(np.asarray(example.loss), got)
         if problem:
-            yield Problem(_example_where(spec, example), f"example does not hold (NumPy): {problem}")
-    values = spec.bind()
+            yield Problem(where, f"example does not hold (NumPy): {problem}")
+    values = spec.bind(check_formula=False)
+    try:
+        spec.check_values(values)
+    except SpecError as exc:
+        if exc.where not in located:
+            yield Problem(exc.where, exc.message)
+        return
     for case in domains.extremes(spec, values):
-        got = numpy_emit.evaluate(spec, case.y_true, case.y_pred, values)
+        try:
+            got = numpy_emit.evaluate(spec, case.y_true, case.y_pred, values)
+        except SpecError as exc:
+            if exc.where not in located:
+                located.add(exc.where)
+                yield Problem(exc.where, f"{exc.message} (extreme input '{case.name}')")
+            continue
         if not np.all(np.isfinite(got)):
             yield Problem(spec.where("formula"), f"unstable: non-finite loss {got.tolist()} on extreme input "
                                                  f"'{case.name}' (y_pred={case.y_pred.tolist()})")

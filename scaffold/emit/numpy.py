@@ -16,8 +16,11 @@ import numpy as np
 from scaffold.emit import numpy_ops
 from scaffold.emit.base import prelude, squeezes_labels, statements
 from scaffold.emit.python import PythonEmitter
+from scaffold.errors import SpecError
 from scaffold.formula import (
     BOOL_TENSOR,
+    MAX_WIDTH,
+    SCALAR,
     Binary,
     Call,
     Compare,
@@ -27,6 +30,7 @@ from scaffold.formula import (
     Number,
     String,
     Unary,
+    source_text,
 )
 from scaffold.spec import LossSpec
 
@@ -82,50 +86,118 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
 
 
 def evaluate(spec: LossSpec, y_true: Any, y_pred: Any, params: dict[str, Any] | None = None) -> np.ndarray:
-    """Per-sample loss in float64, computed from the IR. Hand-written specs have no IR to walk."""
+    """Per-sample loss in float64, computed from the IR. Hand-written specs have no IR to walk.
+
+    Whatever the formula does to these inputs, the result is an array or a SpecError at the
+    offending sub-expression: a shape mismatch, an axis or index the inputs do not have, or a
+    parameter-only value that overflows (found before any tensor work, with the values named)."""
     if spec.formula is None:
         raise ValueError(f"{spec.name} has hand-written code and no formula to evaluate")
-    values = spec.bind(params)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
+    values = spec.bind(params, check_formula=False)
+    path = str(spec.path)
+    try:
+        y_pred = np.asarray(y_pred, dtype=np.float64)
+        y_true = np.asarray(y_true, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise SpecError("y_true and y_pred must be rectangular arrays of numbers", path) from None
+    if y_pred.ndim == 0:
+        raise SpecError("y_pred needs at least one axis (one row per sample)", path)
     if squeezes_labels(spec.task):
         if y_true.ndim == y_pred.ndim:
             y_true = y_true[..., 0]
     elif y_true.ndim == y_pred.ndim - 1:
         y_true = y_true[..., None]
-    scope: dict[str, Any] = {"y_true": y_true, "y_pred": y_pred, "epsilon": EPSILON,
-                             "num_classes": y_pred.shape[-1]}
+    num_classes = y_pred.shape[-1]
+    spec.check_values(values, num_classes=num_classes)
+    scope: dict[str, Any] = {"y_true": y_true, "y_pred": y_pred, "epsilon": np.float64(EPSILON),
+                             "num_classes": np.float64(num_classes)}
     for name, param in spec.params.items():
         value = values[name]
-        scope[name] = np.asarray(value, dtype=np.float64) if param.type == "float_list" else value
+        if param.type == "float_list":
+            value = np.asarray(value, dtype=np.float64)
+        elif param.type in ("float", "int"):
+            value = np.float64(value)  # never Python ints: `n ** 9 ** 9` must not become a big int
+        scope[name] = value
     with np.errstate(all="ignore"):
         for statement in spec.formula.statements:
-            scope[statement.target] = _eval(statement.value, scope)
+            scope[statement.target] = _Evaluator(scope, path, num_classes).value(statement.value)
     return np.asarray(scope["loss"], dtype=np.float64)
 
 
-def _eval(expr: Expr, scope: dict[str, Any]) -> Any:
-    if isinstance(expr, (Number, String)):
-        return expr.value
-    if isinstance(expr, Name):
-        return scope[expr.name]
+class _Evaluator:
+    def __init__(self, scope: dict[str, Any], path: str, num_classes: int):
+        self.scope = scope
+        self.path = path
+        self.num_classes = num_classes
+
+    def fail(self, expr: Expr, exc: Exception) -> SpecError:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "could not be broadcast" in message:
+            shapes = message.split("shapes", 1)[-1].strip()
+            message = f"the shapes {shapes} do not fit together"
+        return SpecError(f"`{source_text(expr)[:60]}` cannot be computed on these inputs: {message}", self.path,
+                         expr.line, expr.col)
+
+    def value(self, expr: Expr) -> Any:
+        """Children first, outside the try: an error belongs to the innermost node that raised it."""
+        if isinstance(expr, Number):
+            return np.float64(expr.value)
+        if isinstance(expr, String):
+            return expr.value
+        if isinstance(expr, Name):
+            return self.scope[expr.name]
+        if isinstance(expr, Conditional) and expr.test.kind != BOOL_TENSOR:
+            return self.value(expr.then) if self.value(expr.test) else self.value(expr.orelse)
+        children = _children(expr)
+        args = [self.value(child) for child in children]
+        try:
+            result = self.apply(expr, args)
+        except SpecError:
+            raise
+        except Exception as exc:  # numpy's shape, axis and index errors, for the spec author
+            raise self.fail(expr, exc) from None
+        if expr.kind == SCALAR and not np.all(np.isfinite(result)):
+            raise SpecError(f"`{source_text(expr)[:60]}` is not finite ({result}) for num_classes={self.num_classes}",
+                            self.path, expr.line, expr.col)
+        return result
+
+    def apply(self, expr: Expr, args: list) -> Any:
+        if isinstance(expr, Unary):
+            return -args[0] if expr.op == "-" else args[0]
+        if isinstance(expr, Binary):
+            return _BINARY[expr.op](args[0], args[1])
+        if isinstance(expr, Compare):
+            return _COMPARE[expr.op](args[0], args[1])
+        if isinstance(expr, Conditional):
+            return np.where(*args)
+        if isinstance(expr, Call):
+            kwargs: dict[str, Any] = {}
+            if expr.function in AXIS_FUNCTIONS:
+                kwargs["axis"] = expr.axis
+            if expr.keepdims:
+                kwargs["keepdims"] = True
+            if expr.function in ("take", "one_hot"):
+                low, high = (0, MAX_WIDTH - 1) if expr.function == "take" else (1, max(MAX_WIDTH, self.num_classes))
+                number = float(args[1])
+                if not (number.is_integer() and low <= number <= high):
+                    raise ValueError(f"{expr.function}() needs a whole number from {low} to {high}, got {number}")
+            if expr.function == "one_hot":
+                labels = np.asarray(args[0])
+                if not np.all(np.isfinite(labels)):
+                    raise ValueError("one_hot() labels must be finite")
+                if np.any((labels < 0) | (labels >= float(args[1])) | (labels != np.round(labels))):
+                    raise ValueError(f"one_hot() labels must be whole numbers from 0 to depth - 1 ({float(args[1]) - 1:g})")
+            return numpy_function(expr.function)(*args, **kwargs)
+        raise TypeError(f"unknown IR node {expr!r}")  # pragma: no cover
+
+
+def _children(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, Unary):
-        value = _eval(expr.operand, scope)
-        return -value if expr.op == "-" else value
-    if isinstance(expr, Binary):
-        return _BINARY[expr.op](_eval(expr.left, scope), _eval(expr.right, scope))
-    if isinstance(expr, Compare):
-        return _COMPARE[expr.op](_eval(expr.left, scope), _eval(expr.right, scope))
+        return (expr.operand,)
+    if isinstance(expr, (Binary, Compare)):
+        return (expr.left, expr.right)
     if isinstance(expr, Conditional):
-        if expr.test.kind == BOOL_TENSOR:
-            return np.where(_eval(expr.test, scope), _eval(expr.then, scope), _eval(expr.orelse, scope))
-        return _eval(expr.then, scope) if _eval(expr.test, scope) else _eval(expr.orelse, scope)
+        return (expr.test, expr.then, expr.orelse)
     if isinstance(expr, Call):
-        args = [_eval(a, scope) for a in expr.args]
-        kwargs: dict[str, Any] = {}
-        if expr.function in AXIS_FUNCTIONS:
-            kwargs["axis"] = expr.axis
-        if expr.keepdims:
-            kwargs["keepdims"] = True
-        return numpy_function(expr.function)(*args, **kwargs)
+        return expr.args
     raise TypeError(f"unknown IR node {expr!r}")  # pragma: no cover
