@@ -246,6 +246,8 @@ class _Compiler:
             message = str(exc.msg)
             if "integer string conversion" in message:  # CPython's hint is about Python, not specs
                 message = "an integer constant has more than 15 digits"
+            elif "too many nested parentheses" in message:
+                message += f" (the limit is depth {MAX_DEPTH}); split it into named steps"
             raise SpecError(f"formula syntax error: {message}", self.path, line, col) from None
         except ValueError as exc:  # null bytes, on some Python versions
             raise SpecError(f"formula cannot be parsed: {exc}", self.path, self.first_line, self.first_col + 1) from None
@@ -628,6 +630,8 @@ class _Checker:
             if expr.kind == TENSOR:
                 self.meets_tensor(expr.left, left)
                 self.meets_tensor(expr.right, right)
+                if expr.op == "/" and right == 0.0:
+                    raise self.fail(expr, "divides by zero")
                 return None
             if left is None or right is None:
                 return None
