@@ -3,7 +3,8 @@
 Order of precedence (earlier wins; documented in docs/team-catalogs.md):
   1. --catalog DIR options, in the order given
   2. LOSSGEN_PATH, a path list (os.pathsep-separated)
-  3. [tool.lossgen] catalogs = [...] in the nearest pyproject.toml above the working directory
+  3. [tool.lossgen] catalogs = [...] in the nearest pyproject.toml above the working directory that
+     has a [tool.lossgen] table (`update` and `check` look from the project's directory)
   4. installed packages' `lossgen.catalogs` entry points
   5. the built-in catalog
 A team spec that reuses a built-in name must say `overrides = true`.
@@ -70,6 +71,8 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
             tool = config.get("tool", {})
+            if isinstance(tool, dict) and "lossgen" not in tool:
+                continue  # e.g. a generated project's own pyproject.toml: the team's is further up
             lossgen = tool.get("lossgen", {}) if isinstance(tool, dict) else None
             dirs = lossgen.get("catalogs", []) if isinstance(lossgen, dict) else None
             if not isinstance(dirs, list) or not all(isinstance(d, str) and d for d in dirs):

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 generated tests failed, 2 bad input (usage or spec erro
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import shutil
@@ -108,6 +109,18 @@ def _peek(args: list[str], flag: str) -> list[str]:
     return found
 
 
+def _first_positional(args: list[str]) -> str | None:
+    takes_value = False
+    for arg in args:
+        if takes_value:
+            takes_value = False
+        elif arg in ("--target", "--catalog"):
+            takes_value = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def open_catalog(catalog_dirs: tuple[str, ...] | list[str]) -> Catalog:
     try:
         return load_catalog(tuple(catalog_dirs))
@@ -127,19 +140,29 @@ class KindCommand(click.Command):
         self.base_params = list(self.params)
         self.kind_from = kind_from
 
-    def kind_in(self, args: list[str]) -> str | None:
+    def spec_in(self, args: list[str]) -> LossSpec | None:
+        """The kind named on the command line (or, for `update`, in PROJECT's record), if any."""
+        catalogs = _peek(args, "--catalog")
+        if self.kind_from == "record":  # `update [PROJECT] --delta 3`: the record names the kind
+            from scaffold import update
+            from scaffold.record import read_record
+
+            project = Path(_first_positional(args) or ".")
+            try:
+                return update.find_spec(read_record(project), project, tuple(catalogs))
+            except LossgenError:
+                return None  # the command itself reports what is wrong with the project
         if self.kind_from == "argument":  # the first positional argument, e.g. `show huber --delta 2`
-            takes_value = False
-            for arg in args:
-                if takes_value:
-                    takes_value = False
-                elif arg in ("--target", "--catalog"):
-                    takes_value = True
-                elif not arg.startswith("-"):
-                    return arg
+            kind = _first_positional(args)
+        else:
+            kinds = _peek(args, "--kind")
+            kind = kinds[-1] if kinds else None
+        if kind is None:
             return None
-        kinds = _peek(args, "--kind")
-        return kinds[-1] if kinds else None
+        try:
+            return open_catalog(catalogs).get(kind)
+        except UsageError as exc:
+            raise OneLineError(str(exc)) from None
 
     def format_options(self, ctx, formatter):
         spec = ctx.meta.get("lossgen.spec")
@@ -154,13 +177,8 @@ class KindCommand(click.Command):
 
     def parse_args(self, ctx, args):
         self.params = list(self.base_params)
-        kind = self.kind_in(args)
-        spec = None
-        if kind is not None:
-            try:
-                spec = open_catalog(_peek(args, "--catalog")).get(kind)
-            except UsageError as exc:
-                raise OneLineError(str(exc)) from None
+        spec = self.spec_in(args)
+        if spec is not None:
             self.params += spec_options(spec)
         ctx.meta["lossgen.spec"] = spec
         try:
@@ -306,13 +324,16 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
-    _generate(ctx, spec, values, targets, output_dir, spec.name if name is None else name, force, no_format, no_test)
+    # Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults.
+    chosen = set(spec.params) if interactive else {n for n, v in given.items() if v is not None}
+    _generate(ctx, spec, values, targets, output_dir, spec.name if name is None else name, force, no_format, no_test,
+              chosen)
 
 
 def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
-              force: bool, no_format: bool, no_test: bool, update: bool = False) -> None:
+              force: bool, no_format: bool, no_test: bool, chosen: set[str]) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
-    from scaffold import check, install, render
+    from scaffold import install, render
 
     names = render.Names.derive(name)
     directories = [names.directory(target) for target in targets]
@@ -320,11 +341,11 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
         raise UsageError(f"--name {name!r} gives the Python project and the R package the same directory "
                          f"'{directories[0]}'; choose a name with more than the word 'loss'")
     for target in targets:
-        install.check_destination(output_dir, names.directory(target), allow_non_empty=force or update)
+        install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
     projects = {}
     for target in targets:
         installed = render.render_project(spec, values, target, output_dir, name=name, force=force,
-                                          format_code=not no_format, update=update)
+                                          format_code=not no_format, given=chosen)
         projects[target] = installed.path
         click.echo(f"Generated {spec.name} ({target}) in {installed.path}")
         _report_install(installed)
@@ -333,6 +354,13 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
         for target, project in projects.items():
             _usage_hint(project, target, names)
         return
+    _test_and_report(ctx, projects, names)
+
+
+def _test_and_report(ctx, projects: dict[str, Path], names) -> None:
+    """Run each project's tests (pytest or testthat), print the summary, exit 1 or 3 on failure."""
+    from scaffold import check
+
     reports = {}
     for target, project in projects.items():
         click.echo(f"Running the generated {target} tests ...")
@@ -360,39 +388,109 @@ def _report_install(installed) -> None:
         click.echo(f"Note: {note}")
 
 
-@cli.command()
-@click.argument("project", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True,
-              help="Also overwrite files you edited since generation, or that lossgen did not write.")
-@click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
-@click.option("--no-test", is_flag=True, help="Do not run the regenerated project's tests.")
+def _update_options(fn):
+    fn = click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")(fn)
+    fn = click.option("--diff", "show_diff", is_flag=True, help="With --dry-run (or alone): print the unified diff.")(fn)
+    fn = click.option("--force", is_flag=True,
+                      help="Make every file lossgen writes exactly its new rendering (your edits to them are "
+                           "overwritten; nothing else is touched).")(fn)
+    fn = click.option("--no-format", is_flag=True, help="Do not run black on merged Python files.")(fn)
+    fn = click.option("--no-test", is_flag=True, help="Do not run the project's tests afterwards.")(fn)
+    return fn
+
+
+def _say_update(plan) -> None:
+    lines = plan.inputs.lines()
+    click.echo(f"What changed since {plan.project} was generated:" if lines else
+               f"The inputs of {plan.project} are unchanged (spec, parameters, lossgen).")
+    for line in lines:
+        click.echo(line)
+    for note in plan.inputs.notes:
+        click.echo(f"Note: {note}")
+    if plan.changes:
+        width = max(len(change.action) for change in plan.changes)
+        click.echo("Files:")
+        for change in plan.changes:
+            click.echo(f"  {change.action:<{width}}  {change.path}")
+
+
+def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test) -> None:
+    from scaffold import update
+
+    overrides = {name: value for name, value in given.items() if value is not None}
+    plan = update.prepare(project, tuple(catalogs), overrides, force=force)
+    _say_update(plan)
+    if show_diff:
+        click.echo("".join(update.diff(plan)), nl=False)
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+        return
+    if not plan.changes and not plan.inputs.params and not plan.inputs.spec_changed \
+            and not plan.inputs.version_changed:
+        click.echo("Up to date: nothing to change.")
+        return
+    update.apply(plan, format_code=not no_format)
+    written = sum(change.writes or change.action == "removed" for change in plan.changes)
+    click.echo(f"Updated {project}: {written} file(s) changed; the record now holds the current spec and answers.")
+    if plan.conflicts:
+        click.echo(f"Conflicts in {', '.join(plan.conflicts)}: resolve the <<<<<<< markers, then run the tests.")
+        ctx.exit(EXIT_TESTS_FAILED)
+    if no_test or not any(change.writes or change.action == "removed" for change in plan.changes):
+        click.echo("Tests not run." if no_test else "No file changed: tests not run.")
+        return
+    _test_and_report(ctx, {plan.record["target"]: project.resolve()}, render_names(plan.record["name"]))
+
+
+def render_names(name: str):
+    from scaffold.render import Names
+
+    return Names.derive(name)
+
+
+@cli.command(cls=KindCommand, kind_from="record")
+@click.argument("project", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@_update_options
 @catalog_option
 @click.pass_context
 @_catch
-def regenerate(ctx, project, force, no_format, no_test, catalogs):
-    """Re-create PROJECT from its .lossgen.toml, e.g. after the team changed the spec.
+def update(ctx, project, dry_run, show_diff, force, no_format, no_test, catalogs, **given):
+    """Bring PROJECT (default: .) up to date with its spec and lossgen, keeping your edits.
 
-    Same kind, parameters, target and name as recorded; the current spec and lossgen are used.
-    The project's files are rewritten in place, one by one: files you edited or that lossgen did not
-    write are refused (listed; --force overwrites them), files lossgen no longer generates are
-    removed only if unchanged, and everything else (.git, your own files) is left alone.
+    The project as generated (rendered again from the record's copy of the spec) and as lossgen would
+    generate it now are merged into your files, 3-way: files you did not touch follow, your edits
+    that do not overlap a change are kept, overlapping ones get conflict markers (exit code 1).
+    Files you deleted stay deleted; .git and files lossgen did not write are never touched.
+    Change parameters on the way: `lossgen update --delta 3`.
     """
-    from scaffold import record as records, render
+    _run_update(ctx, project, catalogs, given, dry_run, show_diff, force, no_format, no_test)
 
-    record = records.read_record(project)
-    spec = open_catalog(catalogs).get(record["kind"])
-    try:
-        values = spec.bind(record["params"])
-    except ValueError as exc:
-        raise OneLineError(f"{project / records.RECORD}: {exc}") from None
-    names = render.Names.derive(record["name"])
-    if project.resolve().name != names.directory(record["target"]):
-        raise OneLineError(f"{project} was renamed; regenerate writes {names.directory(record['target'])}/ "
-                           "(rename it back, or use lossgen new)")
-    if record.get("spec_sha256") and record["spec_sha256"] != records.spec_digest(spec):
-        click.echo(f"The {spec.name} spec changed since this project was generated ({spec.path}).")
-    _generate(ctx, spec, values, [record["target"]], project.resolve().parent, record["name"], force,
-              no_format, no_test, update=True)
+
+regenerate = copy.copy(update)  # update's former name, kept working for scripts
+regenerate.name, regenerate.hidden = "regenerate", True
+regenerate.help = "The former name of `lossgen update` (same options)."
+cli.add_command(regenerate)
+
+
+@cli.command("check")
+@click.argument("projects", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@catalog_option
+@_catch
+def check_command(projects, catalogs):
+    """Exit 0 if each PROJECT (default: .) is up to date with its spec and lossgen, 1 if an update is
+    available (saying what changed), 2 if it is not a lossgen project. No TensorFlow: fit for CI."""
+    from scaffold import update
+
+    outdated = 0
+    for project in projects or (Path("."),):
+        plan = update.prepare(project, tuple(catalogs))
+        if plan.up_to_date:
+            click.echo(f"{project}: up to date")
+            continue
+        outdated += 1
+        click.echo(f"{project}: an update is available (lossgen update {project})")
+        _say_update(plan)
+    if outdated:
+        raise click.exceptions.Exit(EXIT_TESTS_FAILED)
 
 
 @cli.command()

@@ -242,7 +242,7 @@ def install(tree: Path, files: dict[str, str], destination: Path, *, fresh: bool
             raise UsageError(f"{destination}: would overwrite files lossgen did not write or that were "
                              f"edited since: {_listed(plan.conflicts)} (use --force to overwrite them)")
         with os_errors("cannot write", destination), _interrupts_deferred():
-            _apply(tree, files, destination, plan)
+            _apply(tree, sorted(files), plan.remove, destination)
     return Installed(destination, overwritten=plan.conflicts, kept=plan.kept, removed=plan.remove,
                      notes=plan.notes)
 
@@ -306,15 +306,22 @@ def _blocked_parent(destination: Path, rel: str) -> str:
     return ""
 
 
-def _apply(tree: Path, files: dict[str, str], destination: Path, plan: _Plan) -> None:
+def commit(tree: Path, write: list[str], remove: list[str], destination: Path) -> None:
+    """`update`'s commit of changes it planned itself: the staged files in `write` (and the record)
+    replace theirs, the files in `remove` go; under the lock, with interrupts deferred."""
+    with _locked(destination), os_errors("cannot write", destination), _interrupts_deferred():
+        _apply(tree, write, remove, destination)
+
+
+def _apply(tree: Path, write: list[str], remove: list[str], destination: Path) -> None:
     """All renames and removals; the record last, so a record always describes files on disk."""
-    for index, rel in enumerate(sorted(files)):
+    for index, rel in enumerate(write):
         target = destination / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tree / rel, target)
         if index == 0:
             pause("commit")
-    for rel in plan.remove:
+    for rel in remove:
         (destination / rel).unlink()
         for parent in (destination / rel).parents:
             if parent == destination:

@@ -15,8 +15,11 @@ Layout (record_version 1; records of lossgen 0.1.0 have no `record_version`, `sp
     name = "huber"                  # --name: the project, package and function names derive from it
     lossgen_version = "0.1.0"
     spec_origin = "built-in"        # how the spec was found (built-in, --catalog, LOSSGEN_PATH, ...)
+    catalog = "../team"             # --catalog specs only: the directory, relative to the project
     spec_sha256 = "..."             # sha256 of the spec file's bytes ("" if it had no file)
     spec_text = '''...'''           # a copy of the spec file, to render the base again
+
+    given = ["delta"]               # the parameters the user set; the rest follow the spec's defaults
 
     [params]                        # every parameter value, defaults included
     delta = 2.0
@@ -31,6 +34,7 @@ The record itself is not listed in `files`.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shlex
 import tomllib
@@ -110,10 +114,20 @@ def command_line(spec, values: dict[str, Any], target: str, name: str) -> str:
 # Writing
 
 
-def record_text(spec, values: dict[str, Any], target: str, name: str, files: dict[str, str]) -> str:
+def catalog_of(spec, project: Path) -> str | None:
+    """Where `update` finds a --catalog spec again: its directory relative to the project (a repository
+    holding both moves as a whole). Other sources are found again by discovery from the project."""
+    if spec.origin != "--catalog":
+        return None
+    return Path(os.path.relpath(spec.path.parent.resolve(), Path(project).resolve())).as_posix()
+
+
+def record_text(spec, values: dict[str, Any], target: str, name: str, files: dict[str, str],
+                project: Path, given: set[str] | None = None) -> str:
     """The record's text: header comment, answers, spec copy and the written files' hashes."""
     import tomli_w
 
+    catalog = catalog_of(spec, project)
     data = {
         "record_version": RECORD_VERSION,
         "kind": spec.name,
@@ -121,9 +135,12 @@ def record_text(spec, values: dict[str, Any], target: str, name: str, files: dic
         "name": name,
         "lossgen_version": __version__,
         "spec_origin": spec.origin,
+        **({"catalog": catalog} if catalog else {}),
         "spec_sha256": spec_digest(spec),
         "spec_text": spec_text(spec),
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+        # the parameters the user chose; the others follow the spec's default when it changes
+        "given": sorted(values if given is None else given),
         "files": dict(sorted(files.items())),
     }
     header = [
@@ -162,7 +179,11 @@ def read_record(project: Path) -> dict[str, Any]:
     for key, kind in (("kind", str), ("target", str), ("name", str), ("params", dict)):
         if not isinstance(record.get(key), kind):
             raise UsageError(f"{path}: `{key}` is missing or malformed")
-    for key in ("spec_sha256", "spec_text", "spec_origin", "lossgen_version"):
+    given = record.get("given", list(record["params"]))  # 0.1.0 records: every value counts as chosen
+    if not (isinstance(given, list) and all(isinstance(n, str) for n in given)):
+        raise UsageError(f"{path}: `given` must be a list of parameter names")
+    record["given"] = given
+    for key in ("spec_sha256", "spec_text", "spec_origin", "lossgen_version", "catalog"):
         if not isinstance(record.get(key, ""), str):
             raise UsageError(f"{path}: `{key}` must be a string")
     if record["target"] not in TARGETS:

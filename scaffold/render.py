@@ -9,13 +9,14 @@ touching anything lossgen did not write, and record.py writes the project's `.lo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -344,22 +345,15 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     return text
 
 
-def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
-                   name: str | None = None, force: bool = False, format_code: bool = True,
-                   update: bool = False) -> install.Installed:
-    """Render where cookiecutter may look (a safe temporary base), format, hash, record, install.
-
-    update: regenerate an existing project (its edited or foreign files are refused unless force).
-    """
+@contextlib.contextmanager
+def rendered_tree(spec: LossSpec, values: dict[str, Any], target: str, name: str,
+                  format_code: bool = True) -> Iterator[Path]:
+    """The project rendered and formatted in a safe temporary directory (cookiecutter renders the
+    paths it is given as templates, so it never sees the user's paths); removed on exit."""
     from cookiecutter.main import cookiecutter
 
-    name = name or spec.name
-    names = Names.derive(name)
-    destination = install.check_destination(output_dir, names.directory(target), allow_non_empty=force or update)
-    fresh = not os.path.lexists(destination)
-    context = build_context(spec, values, names, target, name)
-    output_dir = install.make_output_dir(destination.parent)
-    with install.staging_dir(output_dir) as staging, install.staging_dir(install.safe_temp_base()) as work:
+    context = build_context(spec, values, Names.derive(name), target, name)
+    with install.staging_dir(install.safe_temp_base()) as work:
         config = work / "cookiecutter.yaml"
         # Keep cookiecutter's replay file and cache inside the work directory, not in $HOME.
         config.write_text(f"replay_dir: {json.dumps(str(work / 'replay'))}\n"
@@ -369,9 +363,22 @@ def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_d
                                      output_dir=str(work / "out"), config_file=str(config), accept_hooks=False))
         if format_code:
             format_python_tree(rendered)
+        yield rendered
+
+
+def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
+                   name: str | None = None, force: bool = False, format_code: bool = True,
+                   given: set[str] | None = None) -> install.Installed:
+    """Render, format, hash, record, install (into an existing directory only with force)."""
+    name = name or spec.name
+    names = Names.derive(name)
+    destination = install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
+    fresh = not os.path.lexists(destination)
+    output_dir = install.make_output_dir(destination.parent)
+    with install.staging_dir(output_dir) as staging, rendered_tree(spec, values, target, name, format_code) as rendered:
         install.pause("rendered")
         tree, files = install.stage(rendered, staging)
-        (tree / RECORD).write_text(record_text(spec, values, target, name, files), encoding="utf-8")
+        (tree / RECORD).write_text(record_text(spec, values, target, name, files, destination, given), encoding="utf-8")
         install.pause("staged")
-        return install.install(tree, files, destination, fresh=fresh, must_be_empty=not (force or update),
+        return install.install(tree, files, destination, fresh=fresh, must_be_empty=not force,
                                overwrite=force)

@@ -6,6 +6,8 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from scaffold import cli as cli_module
 
 TEAM = Path(__file__).parent / "data" / "team"
@@ -32,7 +34,8 @@ def test_both_targets_write_nothing_when_one_destination_is_taken(tmp_path, caps
     assert (tmp_path / "huberloss" / "mine.R").read_text() == "keep me"
 
 
-def test_regenerate_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["update", "regenerate"])  # regenerate: update's former name
+def test_update_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys, command):
     team = tmp_path / "team"
     shutil.copytree(TEAM, team)
     monkeypatch.chdir(tmp_path)
@@ -44,18 +47,19 @@ def test_regenerate_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys):
     spec = team / "asym_mse.toml"
     spec.write_text(spec.read_text().replace("How much more an under-prediction costs", "What a shortfall costs"))
     capsys.readouterr()
-    assert run("regenerate", "asym-mse-loss", "--catalog", "team", "--no-test") == 0
-    assert "The asym_mse spec changed since this project was generated" in capsys.readouterr().out
+    assert run(command, "asym-mse-loss", "--no-test") == 0  # the record says where the catalog is
+    out = capsys.readouterr().out
+    assert "the spec changed" in out and "-help = \"How much more" in out
     loss = (tmp_path / "asym-mse-loss" / "asym_mse_loss" / "loss.py").read_text()
     assert "What a shortfall costs" in loss and "alpha=3.0" in loss
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lossgen-")] == []
 
 
-def test_regenerate_refuses_what_it_cannot_repeat(tmp_path, capsys):
-    assert run("regenerate", str(tmp_path)) == 2
+def test_update_refuses_what_is_not_a_project_and_follows_a_renamed_one(tmp_path, capsys):
+    assert run("update", str(tmp_path)) == 2
     assert "is not a lossgen project (no .lossgen.toml)" in capsys.readouterr().err
     assert run("new", "--kind", "mse", "--no-input", "--no-test", "-o", str(tmp_path)) == 0
     (tmp_path / "mse-loss").rename(tmp_path / "renamed")
-    assert run("regenerate", str(tmp_path / "renamed"), "--no-test") == 2
-    assert "was renamed; regenerate writes mse-loss/" in capsys.readouterr().err
-    assert (tmp_path / "renamed" / "mse_loss" / "loss.py").is_file()  # untouched
+    capsys.readouterr()
+    assert run("update", str(tmp_path / "renamed"), "--no-test") == 0  # the record, not the name, says what it is
+    assert "Up to date: nothing to change." in capsys.readouterr().out

@@ -153,24 +153,22 @@ def git_project(tmp_path):
     return project
 
 
-def test_regenerate_refuses_to_overwrite_edits_and_changes_nothing(git_project, capsys):
+def test_update_keeps_edits_when_lossgen_has_nothing_new(git_project, capsys):
     (git_project / "train.py").write_text("# my training script\n")
     (git_project / "tests" / "test_mine.py").write_text("def test_mine(): pass\n")
     before = snapshot(git_project)
     capsys.readouterr()
-    assert run("regenerate", str(git_project), "--no-test") == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "would overwrite files lossgen did not write or that were edited" in err
-    assert "train.py" in err and "test_mine.py" not in err and "(use --force to overwrite them)" in err
+    assert run("update", str(git_project), "--no-test") == 0
+    assert "Up to date: nothing to change." in capsys.readouterr().out
     assert snapshot(git_project) == before
 
 
-def test_regenerate_force_overwrites_only_the_projects_files(git_project, capsys):
+def test_update_force_overwrites_only_the_projects_files(git_project, capsys):
     (git_project / "train.py").write_text("# my training script\n")
     capsys.readouterr()
-    assert run("regenerate", str(git_project), "--force", "--no-test") == 0
+    assert run("update", str(git_project), "--force", "--no-test") == 0
     out = capsys.readouterr().out
-    assert "Overwrote (--force) files lossgen had not written or that were edited: train.py" in out
+    assert "updated  train.py" in out
     assert_complete(git_project)
     assert (git_project / "notes.txt").read_text() == "my notes\n"
     assert (git_project / ".venv" / "bin" / "python").is_file()
@@ -195,32 +193,35 @@ def test_files_no_longer_generated_are_removed_only_when_unchanged(git_project, 
     _pretend_earlier_file(git_project, "edited.py", "y = 1\n")
     (git_project / "edited.py").write_text("y = 2  # mine\n")
     capsys.readouterr()
-    assert run("regenerate", str(git_project), "--no-test") == 0
+    assert run("update", str(git_project), "--no-test") == 0
     out = capsys.readouterr().out
-    assert "Removed files the project no longer has (unchanged since lossgen wrote them): old/unchanged.py" in out
-    assert "Kept files the project no longer has, because they were edited: edited.py" in out
+    assert "removed  old/unchanged.py" in out
+    assert "kept (you edited it; lossgen no longer writes it)  edited.py" in out
     assert not (git_project / "old").exists() and (git_project / "edited.py").read_text() == "y = 2  # mine\n"
     record = assert_complete(git_project)
     assert "edited.py" not in record["files"]
 
 
-def test_a_record_without_files_still_regenerates_and_says_edits_are_not_detected(git_project, capsys):
+def test_a_record_without_files_still_updates_and_says_edits_are_merged_against_a_fresh_rendering(
+        git_project, capsys):
     path = git_project / ".lossgen.toml"
     text = path.read_text()
     path.write_text(text[:text.index("[files]")])  # as lossgen 0.1.0 wrote it
     (git_project / "train.py").write_text("# edited\n")
     capsys.readouterr()
-    assert run("regenerate", str(git_project), "--no-test") == 0
-    assert "edits to the files it generates cannot be detected" in capsys.readouterr().out
-    assert_complete(git_project)
+    assert run("update", str(git_project), "--no-test") == 0
+    assert "does not list the files lossgen wrote (lossgen 0.1.0)" in capsys.readouterr().out
+    assert (git_project / "train.py").read_text() == "# edited\n"
     assert (git_project / "notes.txt").is_file()
 
 
-def test_regenerate_never_replaces_the_directory(git_project, capsys):
+def test_update_never_replaces_the_directory(git_project, capsys):
     inode = git_project.stat().st_ino
+    (git_project / "train.py").write_text("# edited\n")
     shell = subprocess.Popen(["sleep", "30"], cwd=git_project)
     try:
-        assert run("regenerate", str(git_project), "--no-test") == 0
+        assert run("regenerate", str(git_project), "--force", "--no-test") == 0  # update's former name
+        assert (git_project / "train.py").read_text() != "# edited\n"
         assert os.readlink(f"/proc/{shell.pid}/cwd") == str(git_project)  # not "... (deleted)"
     finally:
         shell.kill()
@@ -228,9 +229,11 @@ def test_regenerate_never_replaces_the_directory(git_project, capsys):
     assert git_project.stat().st_ino == inode
 
 
-def test_regenerate_from_inside_the_project(git_project, monkeypatch, capsys):
+def test_update_from_inside_the_project(git_project, monkeypatch, capsys):
     monkeypatch.chdir(git_project)
-    assert run("regenerate", ".", "--no-test") == 0, capsys.readouterr().err
+    (git_project / "train.py").write_text("# edited\n")
+    assert run("update", "--force", "--no-test") == 0, capsys.readouterr().err  # PROJECT defaults to .
+    assert (git_project / "train.py").read_text() != "# edited\n"
     assert Path.cwd().samefile(git_project) and os.path.exists(os.getcwd())
 
 

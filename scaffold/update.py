@@ -1,0 +1,242 @@
+"""`lossgen update` and `lossgen check`: a generated project follows its spec, its owner's edits kept.
+
+Three renderings meet here. *base* is the project as lossgen generated it: rendered again from the
+record's copy of the spec and its answers; where the record's hash proves a file untouched, the file
+itself is the base. *new* is what lossgen would write today: the spec found again at its recorded
+origin, the answers with the user's overrides. *ours* is the user's tree. merge.plan decides per
+file; install.commit writes the result with the same guarantees as `new` (lock, interrupts
+deferred, record last). Only files lossgen wrote or would write are ever looked at.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold import __version__, install, merge
+from scaffold.catalog import load_catalog
+from scaffold.errors import SpecError, UsageError
+from scaffold.record import RECORD, read_record, record_text, spec_digest, spec_text
+from scaffold.spec import LossSpec, parse_spec
+
+
+@dataclass
+class InputChanges:
+    """What changed in what the project is generated from, said before anything is touched."""
+
+    params: list[tuple[str, Any, Any]] = field(default_factory=list)  # (name, old, new); None: absent
+    spec_diff: list[str] = field(default_factory=list)  # unified diff of the spec text
+    old_digest: str = ""
+    new_digest: str = ""
+    old_version: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def spec_changed(self) -> bool:
+        return bool(self.old_digest) and self.old_digest != self.new_digest
+
+    @property
+    def version_changed(self) -> bool:
+        return self.old_version != __version__
+
+    def lines(self) -> list[str]:
+        out = [f"  {name}: {_shown(old)} -> {_shown(new)}" for name, old, new in self.params]
+        if self.spec_changed:
+            out.append(f"  the spec changed: sha256 {self.old_digest[:12]} -> {self.new_digest[:12]}")
+            out += ["    " + line.rstrip("\n") for line in self.spec_diff]
+        if self.version_changed:
+            out.append(f"  lossgen: {self.old_version or 'unknown'} -> {__version__}")
+        return out
+
+
+def _shown(value: Any) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+@dataclass
+class Update:
+    project: Path
+    record: dict[str, Any]
+    spec: LossSpec
+    values: dict[str, Any]
+    given: set[str]
+    inputs: InputChanges
+    changes: list[merge.FileChange]
+    new_files: dict[str, bytes]
+
+    @property
+    def conflicts(self) -> list[str]:
+        return [c.path for c in self.changes if c.action == merge.CONFLICT]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.changes and not self.inputs.spec_changed and not self.inputs.params
+
+
+def find_spec(record: dict[str, Any], project: Path, catalogs: tuple[str, ...]) -> LossSpec:
+    """The spec as it is today, from where the project's spec came from (or --catalog)."""
+    recorded = record.get("catalog")
+    if not catalogs and recorded:
+        directory = (project / recorded).resolve()
+        if not directory.is_dir():
+            raise UsageError(f"{project / RECORD}: the spec's catalog {recorded} ({directory}) is gone; "
+                             "pass --catalog DIR to say where the spec lives now")
+        catalogs = (str(directory),)
+    catalog = load_catalog(tuple(catalogs), cwd=project.resolve())
+    kind = record["kind"]
+    if kind not in catalog.specs:
+        raise UsageError(f"the spec '{kind}' this project was generated from is not in its catalog any more "
+                         f"(recorded origin: {record.get('spec_origin') or 'unknown'}); pass --catalog DIR "
+                         "where it lives now")
+    return catalog.get(kind)
+
+
+def recorded_spec(record: dict[str, Any], project: Path) -> LossSpec | None:
+    """The spec as it was at generation, from the record's copy; None for records without one."""
+    text = record.get("spec_text")
+    if not text:
+        return None
+    try:
+        return parse_spec(text, Path(f"{record['kind']}.toml"), origin=record.get("spec_origin", ""))
+    except SpecError as exc:
+        raise UsageError(f"{project / RECORD}: the recorded spec no longer loads: {exc.message}") from None
+
+
+def _bind(spec: LossSpec, values: dict[str, Any], where: str) -> dict[str, Any]:
+    try:
+        return spec.bind(values)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def _tree(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> dict[str, bytes]:
+    from scaffold.render import rendered_tree
+
+    with rendered_tree(spec, values, target, name) as root:
+        return {path.relative_to(root).as_posix(): path.read_bytes()
+                for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()}
+
+
+def _ours(project: Path, paths: set[str]) -> dict[str, bytes | None]:
+    """The user's files at lossgen's paths; a directory or link in the way is not overwritten."""
+    ours: dict[str, bytes | None] = {}
+    for rel in paths:
+        path = project / rel
+        if path.is_symlink() or (os.path.lexists(path) and not path.is_file()):
+            raise UsageError(f"{path} is not a regular file; lossgen writes a file there (move it away)")
+        try:
+            ours[rel] = path.read_bytes() if path.is_file() else None
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return ours
+
+
+def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, Any] | None = None,
+            force: bool = False) -> Update:
+    """Everything `update` would do, computed without writing (also what `check` and --dry-run show)."""
+    project = Path(project)
+    record = read_record(project)
+    where = str(project / RECORD)
+    spec = find_spec(record, project, catalogs)
+    inputs = InputChanges(old_digest=record.get("spec_sha256", ""), old_version=record.get("lossgen_version", ""))
+    inputs.new_digest = spec_digest(spec)
+    new_text = spec_text(spec)
+    if inputs.spec_changed and record.get("spec_text"):
+        inputs.spec_diff = list(difflib.unified_diff(record["spec_text"].splitlines(keepends=True),
+                                                     new_text.splitlines(keepends=True),
+                                                     "recorded spec", str(spec.path), n=1))
+    base_spec = recorded_spec(record, project)
+    if base_spec is None:
+        base_spec = spec
+        if inputs.spec_changed or not inputs.old_digest:
+            inputs.notes.append("the record has no copy of the spec (lossgen 0.1.0), so lossgen cannot tell your "
+                                "edits from the spec's changes: files that differ are kept as yours (`lossgen "
+                                "update --force` replaces them with the new rendering); from now on the record "
+                                "holds the spec")
+    if inputs.version_changed:
+        inputs.notes.append(f"the base is rendered with lossgen {__version__}'s templates (the project was "
+                            f"generated by lossgen {inputs.old_version or 'unknown'}); files the record proves "
+                            "untouched are updated as they are")
+    recorded_params = record["params"]
+    base_values = _bind(base_spec, {k: v for k, v in recorded_params.items() if k in base_spec.params}, where)
+    chosen = {k: v for k, v in recorded_params.items() if k in spec.params and k in record["given"]}
+    values = _bind(spec, {**chosen, **(overrides or {})}, "update")
+    given = set(chosen) | set(overrides or {})
+    for name in sorted(set(recorded_params) | set(values)):
+        old, new = recorded_params.get(name), values.get(name)
+        if isinstance(old, list):
+            old = [float(v) for v in old]
+        if old != (list(new) if isinstance(new, tuple) else new):
+            inputs.params.append((name, old, new))
+    target, name = record["target"], record["name"]
+    base = _tree(base_spec, base_values, target, name)
+    new = _tree(spec, values, target, name)
+    recorded = record["files"] or {}
+    ours = _ours(project, set(base) | set(new) | set(recorded))
+    if record["files"] is None:
+        inputs.notes.append("the record does not list the files lossgen wrote (lossgen 0.1.0): your edits are "
+                            "merged against a fresh rendering of the recorded answers")
+    for rel, digest in recorded.items():  # the record's hash proves the file is what lossgen wrote
+        if ours.get(rel) is not None and hashlib.sha256(ours[rel]).hexdigest() == digest:
+            base[rel] = ours[rel]
+    changes = merge.plan(base, new, ours)
+    edited_dropped = [merge.FileChange(rel, merge.KEEP_EDITED) for rel in sorted(recorded)
+                      if rel not in base and rel not in new and ours.get(rel) is not None]
+    changes = sorted(changes + edited_dropped, key=lambda c: c.path)
+    if force:  # every file lossgen writes becomes its new rendering; nothing else is touched
+        reset = {rel: merge.FileChange(rel, merge.UPDATE if ours.get(rel) is not None else merge.ADD, content)
+                 for rel, content in new.items() if ours.get(rel) != content}
+        changes = sorted([c for c in changes if c.path not in new] + list(reset.values()), key=lambda c: c.path)
+    return Update(project, record, spec, values, given, inputs, changes, new)
+
+
+def apply(update: Update, format_code: bool = True) -> None:
+    """Write the planned changes and the new record, atomically as `new` does."""
+    project = update.project.resolve()
+    writes = [c for c in update.changes if c.writes]
+    removes = [c.path for c in update.changes if c.action == merge.REMOVE]
+    files = {rel: hashlib.sha256(content).hexdigest() for rel, content in update.new_files.items()}
+    with install.staging_dir(project.parent) as staging:
+        tree = staging / "tree"
+        tree.mkdir()
+        for change in writes:
+            path = tree / change.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            content = change.content
+            if format_code and change.action == merge.MERGE and change.path.endswith(".py"):
+                content = _black(content)
+            path.write_bytes(content)
+        (tree / RECORD).write_text(record_text(update.spec, update.values, update.record["target"],
+                                               update.record["name"], files, project, update.given),
+                                  encoding="utf-8")
+        install.commit(tree, [c.path for c in writes], removes, project)
+
+
+def _black(content: bytes) -> bytes:
+    """Merged Python, formatted like the rest; left as it is if black cannot read it."""
+    import black
+
+    try:
+        return black.format_file_contents(content.decode("utf-8"), fast=False, mode=black.Mode()).encode("utf-8")
+    except (black.NothingChanged, UnicodeDecodeError):
+        return content
+    except Exception:  # noqa: BLE001 - black's parse errors have no common base; the user's code stays
+        return content
+
+
+def diff(update: Update) -> list[str]:
+    """Unified diff of the user's files against what update would write."""
+    lines: list[str] = []
+    for change in update.changes:
+        if not (change.writes or change.action == merge.REMOVE):
+            continue
+        path = update.project / change.path
+        before = path.read_bytes().decode("utf-8", "replace").splitlines(keepends=True) if path.is_file() else []
+        after = change.content.decode("utf-8", "replace").splitlines(keepends=True) if change.content else []
+        lines += difflib.unified_diff(before, after, f"a/{change.path}", f"b/{change.path}")
+    return [line if line.endswith("\n") else line + "\n" for line in lines]
+
