@@ -19,6 +19,8 @@ from typing import Any
 import click
 
 from scaffold import __version__
+from scaffold import about
+from scaffold.about import DEFAULT_LICENSE, LICENSES
 from scaffold.catalog import Catalog, load_catalog
 from scaffold.errors import LossgenError, SpecError, UsageError
 from scaffold.spec import TASKS, LossSpec, Param
@@ -282,6 +284,33 @@ def show(ctx, kind, target, catalogs, **given):
     click.echo(preview(spec, _values(spec, given, interactive=False), target), nl=False)
 
 
+class CheckedText(click.ParamType):
+    """Free text checked by an `about` validator: Click reports (and re-prompts) with its message."""
+
+    def __init__(self, check, metavar: str):
+        self.check, self.name = check, metavar.lower()
+
+    def convert(self, value, option, ctx):
+        try:
+            return self.check(value)
+        except ValueError as exc:
+            self.fail(str(exc), option, ctx)
+
+
+def _about(license_id: str | None, name: str | None, email: str | None, interactive: bool) -> about.About:
+    """License and author: options first, then `git config`, asked for in a terminal."""
+    found = about.git_author() if name is None or email is None else None
+    name = name if name is not None else (found.name if found else None)
+    email = email if email is not None else (found.email if found else "")
+    if interactive:
+        license_id = license_id or click.prompt("license", type=click.Choice(list(LICENSES), case_sensitive=False),
+                                                default=DEFAULT_LICENSE)
+        name = click.prompt("author", type=CheckedText(about.check_name, "NAME"), default=name)
+        email = click.prompt("e-mail", type=CheckedText(about.check_email, "EMAIL"), default=email or "")
+    authors = (about.Author(name, email or ""),) if name else ()
+    return about.About(license_id or DEFAULT_LICENSE, authors)
+
+
 def _interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin.isatty()
 
@@ -298,12 +327,19 @@ def _interactive(no_input: bool) -> bool:
 @click.option("--force", is_flag=True,
               help="Write into an existing non-empty directory: files the project consists of are "
                    "overwritten; nothing else in it is removed.")
+@click.option("--license", "license_id", type=click.Choice(list(LICENSES)), default=None,
+              help=f"The project's license (SPDX id). [default: {DEFAULT_LICENSE}]")
+@click.option("--author", type=CheckedText(about.check_name, "NAME"), default=None,
+              help="Author (and R maintainer) name. [default: git config user.name]")
+@click.option("--email", type=CheckedText(about.check_email, "EMAIL"), default=None,
+              help="Author e-mail. [default: git config user.email]")
 @click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
 @click.option("--no-test", is_flag=True, help="Do not run the generated project's tests.")
 @catalog_option
 @click.pass_context
 @_catch
-def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test, catalogs, **given):
+def new(ctx, kind, target, name, output_dir, no_input, force, license_id, author, email, no_format, no_test, catalogs,
+        **given):
     """Generate a ready, tested project for one kind of loss.
 
     Each parameter of the kind is an option of its own: `lossgen new --kind huber --delta 2`.
@@ -324,14 +360,15 @@ def new(ctx, kind, target, name, output_dir, no_input, force, no_format, no_test
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
+    project_about = _about(license_id, author, email, interactive)
     # Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults.
     chosen = set(spec.params) if interactive else {n for n, v in given.items() if v is not None}
     _generate(ctx, spec, values, targets, output_dir, spec.name if name is None else name, force, no_format, no_test,
-              chosen)
+              chosen, project_about)
 
 
 def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
-              force: bool, no_format: bool, no_test: bool, chosen: set[str]) -> None:
+              force: bool, no_format: bool, no_test: bool, chosen: set[str], project_about: about.About) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
     from scaffold import install, render
 
@@ -345,7 +382,8 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
     projects = {}
     for target in targets:
         installed = render.render_project(spec, values, target, output_dir, name=name, force=force,
-                                          format_code=not no_format, given=chosen)
+                                          format_code=not no_format, given=chosen,
+                                          about=project_about)
         projects[target] = installed.path
         click.echo(f"Generated {spec.name} ({target}) in {installed.path}")
         _report_install(installed)

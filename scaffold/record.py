@@ -123,7 +123,7 @@ def catalog_of(spec, project: Path) -> str | None:
 
 
 def record_text(spec, values: dict[str, Any], target: str, name: str, files: dict[str, str],
-                project: Path, given: set[str] | None = None) -> str:
+                project: Path, given: set[str] | None = None, about=None) -> str:
     """The record's text: header comment, answers, spec copy and the written files' hashes."""
     import tomli_w
 
@@ -141,6 +141,7 @@ def record_text(spec, values: dict[str, Any], target: str, name: str, files: dic
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
         # the parameters the user chose; the others follow the spec's default when it changes
         "given": sorted(values if given is None else given),
+        **({"about": about.to_record()} if about is not None else {}),
         "files": dict(sorted(files.items())),
     }
     header = [

@@ -20,7 +20,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
+import datetime
+
 from scaffold import __version__, domains
+from scaffold.about import LICENSES, About
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
 from scaffold.emit import r as r_emit
@@ -150,7 +153,8 @@ def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
             "INVALID_PARAMS": invalid}
 
 
-def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: str, name: str) -> dict[str, Any]:
+def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: str, name: str,
+                  about: About = About()) -> dict[str, Any]:
     logits = bool(values.get("from_logits", False))
     head = "linear" if logits else HEADS[spec.task]
     params = [
@@ -195,6 +199,10 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         "has_invalid_params": bool(data["INVALID_PARAMS"]),
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
         "command": command_line(spec, values, target, name),
+        # who the project belongs to: the SPDX id, and the authors as given (each target's context
+        # writes them for its own files through scaffold/sinks)
+        "license": about.license, "license_name": LICENSES[about.license], "year": datetime.date.today().year,
+        "authors": [{"name": a.name, "email": a.email} for a in about.authors],
         # Code blocks in the READMEs hold spec text (formula comments, choices): a fence longer
         # than any backtick run in them keeps each block closed where the template closes it.
         "fence": sinks.markdown_fence(_formula_text(spec), command_line(spec, values, target, name),
@@ -347,12 +355,12 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
 
 @contextlib.contextmanager
 def rendered_tree(spec: LossSpec, values: dict[str, Any], target: str, name: str,
-                  format_code: bool = True) -> Iterator[Path]:
+                  format_code: bool = True, about: About = About()) -> Iterator[Path]:
     """The project rendered and formatted in a safe temporary directory (cookiecutter renders the
     paths it is given as templates, so it never sees the user's paths); removed on exit."""
     from cookiecutter.main import cookiecutter
 
-    context = build_context(spec, values, Names.derive(name), target, name)
+    context = build_context(spec, values, Names.derive(name), target, name, about)
     with install.staging_dir(install.safe_temp_base()) as work:
         config = work / "cookiecutter.yaml"
         # Keep cookiecutter's replay file and cache inside the work directory, not in $HOME.
@@ -368,17 +376,17 @@ def rendered_tree(spec: LossSpec, values: dict[str, Any], target: str, name: str
 
 def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
                    name: str | None = None, force: bool = False, format_code: bool = True,
-                   given: set[str] | None = None) -> install.Installed:
+                   given: set[str] | None = None, about: About = About()) -> install.Installed:
     """Render, format, hash, record, install (into an existing directory only with force)."""
     name = name or spec.name
     names = Names.derive(name)
     destination = install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
     fresh = not os.path.lexists(destination)
     output_dir = install.make_output_dir(destination.parent)
-    with install.staging_dir(output_dir) as staging, rendered_tree(spec, values, target, name, format_code) as rendered:
+    with install.staging_dir(output_dir) as staging, rendered_tree(spec, values, target, name, format_code, about) as rendered:
         install.pause("rendered")
         tree, files = install.stage(rendered, staging)
-        (tree / RECORD).write_text(record_text(spec, values, target, name, files, destination, given), encoding="utf-8")
+        (tree / RECORD).write_text(record_text(spec, values, target, name, files, destination, given, about), encoding="utf-8")
         install.pause("staged")
         return install.install(tree, files, destination, fresh=fresh, must_be_empty=not force,
                                overwrite=force)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, install, merge
+from scaffold.about import About
 from scaffold.catalog import load_catalog
 from scaffold.errors import SpecError, UsageError
 from scaffold.record import RECORD, read_record, record_text, spec_digest, spec_text
@@ -64,6 +65,7 @@ class Update:
     spec: LossSpec
     values: dict[str, Any]
     given: set[str]
+    about: About
     inputs: InputChanges
     changes: list[merge.FileChange]
     new_files: dict[str, bytes]
@@ -113,10 +115,10 @@ def _bind(spec: LossSpec, values: dict[str, Any], where: str) -> dict[str, Any]:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def _tree(spec: LossSpec, values: dict[str, Any], target: str, name: str) -> dict[str, bytes]:
+def _tree(spec: LossSpec, values: dict[str, Any], target: str, name: str, about: About) -> dict[str, bytes]:
     from scaffold.render import rendered_tree
 
-    with rendered_tree(spec, values, target, name) as root:
+    with rendered_tree(spec, values, target, name, about=about) as root:
         return {path.relative_to(root).as_posix(): path.read_bytes()
                 for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()}
 
@@ -173,8 +175,12 @@ def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, 
         if old != (list(new) if isinstance(new, tuple) else new):
             inputs.params.append((name, old, new))
     target, name = record["target"], record["name"]
-    base = _tree(base_spec, base_values, target, name)
-    new = _tree(spec, values, target, name)
+    try:
+        about = About.from_record(record.get("about"))
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    base = _tree(base_spec, base_values, target, name, about)
+    new = _tree(spec, values, target, name, about)
     recorded = record["files"] or {}
     ours = _ours(project, set(base) | set(new) | set(recorded))
     if record["files"] is None:
@@ -191,7 +197,7 @@ def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, 
         reset = {rel: merge.FileChange(rel, merge.UPDATE if ours.get(rel) is not None else merge.ADD, content)
                  for rel, content in new.items() if ours.get(rel) != content}
         changes = sorted([c for c in changes if c.path not in new] + list(reset.values()), key=lambda c: c.path)
-    return Update(project, record, spec, values, given, inputs, changes, new)
+    return Update(project, record, spec, values, given, about, inputs, changes, new)
 
 
 def apply(update: Update, format_code: bool = True) -> None:
@@ -211,7 +217,8 @@ def apply(update: Update, format_code: bool = True) -> None:
                 content = _black(content)
             path.write_bytes(content)
         (tree / RECORD).write_text(record_text(update.spec, update.values, update.record["target"],
-                                               update.record["name"], files, project, update.given),
+                                               update.record["name"], files, project, update.given,
+                                               update.about),
                                   encoding="utf-8")
         install.commit(tree, [c.path for c in writes], removes, project)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 from click.testing import CliRunner
 
 from scaffold import cli as cli_module
@@ -10,7 +12,7 @@ from scaffold.cli import cli
 
 def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    answers = "hubr\nhuber\nabc\n-2\n3\n\n"
+    answers = "hubr\nhuber\nabc\n-2\n3\n\nmit\nAda Lovelace\nnot-an-email\nada@example.org\n"
     result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
     assert result.exit_code == 0, result.output
     assert "unknown kind 'hubr' (did you mean 'huber'?" in result.output
@@ -18,12 +20,16 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
     assert "delta must be a number > 0, got -2" in result.output
     assert "target (python, r, both) [python]:" in result.output
     assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+    assert "e-mail address 'not-an-email' does not look like name@example.org" in result.output
+    record = tomllib.loads((tmp_path / "huber-loss" / ".lossgen.toml").read_text())
+    assert record["about"] == {"license": "MIT", "authors": [{"name": "Ada Lovelace", "email": "ada@example.org"}]}
 
 
 def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
     result = CliRunner().invoke(cli, ["new", "--kind", "binary_focal", "--gamma", "1", "--no-from-logits",
-                                      "--target", "python", "--no-test", "-o", str(tmp_path)], input="0.5\n")
+                                      "--target", "python", "--license", "MIT", "--no-test", "-o", str(tmp_path)],
+                           input="0.5\nAda\n\n")
     assert result.exit_code == 0, result.output
     assert "gamma" not in result.output.split("Generated")[0].replace("--gamma", "")
     assert "alpha (" in result.output  # the one missing parameter
