@@ -27,6 +27,7 @@ from scaffold.spec import TASKS, LossSpec, Param
 
 TARGETS = ("python", "r")
 TARGET_CHOICES = (*TARGETS, "both")
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the generated Python tests run on
 EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
 
 
@@ -51,14 +52,20 @@ class KindType(click.ParamType):
 
     name = "kind"
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, numbered: list[str] | None = None):
         self.catalog = catalog
+        self.numbered = numbered or []  # menu order: "3" picks the third kind shown
 
     def convert(self, value, option, ctx):
         if isinstance(value, LossSpec):
             return value
+        value = value.strip()
+        if value.isdigit() and self.numbered:
+            if 1 <= int(value) <= len(self.numbered):
+                return self.catalog.get(self.numbered[int(value) - 1])
+            self.fail(f"{value} is not a number from the list (1-{len(self.numbered)})", option, ctx)
         try:
-            return self.catalog.get(value.strip())
+            return self.catalog.get(value)
         except UsageError as exc:
             self.fail(str(exc), option, ctx)
 
@@ -239,15 +246,30 @@ def list_kinds(task, catalogs):
         return
     width = max(map(len, names))
     task_width = max(len(catalog.specs[n].task) for n in names)
-    # In a terminal, summaries are cut to fit one line; piped output keeps them whole.
-    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     for name in names:
         spec = catalog.specs[name]
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
-        line = f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}"
-        if columns and len(line) > columns:
-            line = line[:columns - 1] + "…"
-        click.echo(line + origin)
+        click.echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin)
+
+
+def _fit(line: str) -> str:
+    """In a terminal, a line is cut to fit its width; piped output keeps it whole."""
+    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    return line[:columns - 1] + "…" if columns and len(line) > columns else line
+
+
+def _kind_menu(catalog: Catalog) -> list[str]:
+    """The kinds, numbered and grouped by task, as the interactive flow shows them; returns their order."""
+    order = [name for task in TASKS for name in catalog.names(task)]
+    width = max(map(len, order))
+    number = 0
+    for task in TASKS:
+        if catalog.names(task):
+            click.echo(f"{task}:")
+        for name in catalog.names(task):
+            number += 1
+            click.echo(_fit(f"  {number:>2}. {name:<{width}}  {catalog.specs[name].summary}"))
+    return order
 
 
 def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[str, Any]:
@@ -256,8 +278,10 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
         if given.get(name) is not None:
             values[name] = given[name]
         elif interactive:
+            if param.help:  # what the parameter means, then the prompt with what is allowed
+                click.echo(f"{name}: {param.help}")
             if param.type == "bool":
-                values[name] = click.confirm(f"{name} ({param.help})", default=param.default)
+                values[name] = click.confirm(name, default=param.default)
             else:
                 values[name] = click.prompt(f"{name} ({param.describe_allowed()})",
                                             default=_show_value(param, param.default), type=SpecParamType(param))
@@ -311,6 +335,30 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
     return about.About(license_id or DEFAULT_LICENSE, authors)
 
 
+def _ask_destination(spec: LossSpec, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
+    """Project name and output directory, re-asked until the destination can be written."""
+    from scaffold import install
+    from scaffold.render import Names
+
+    while True:
+        name = click.prompt("project name", default=spec.name).strip()
+        output_dir = click.prompt("output directory", default=str(output_dir),
+                                  type=click.Path(file_okay=False, path_type=Path))
+        try:
+            names = Names.derive(name)
+            for target in targets:
+                install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
+            return name, output_dir
+        except UsageError as exc:
+            click.echo(f"Error: {exc}", err=True)
+
+
+def _remember_backend(ctx, param, value):
+    """--backend, kept in ctx.meta for the test run (check.run_tests)."""
+    ctx.meta["lossgen.backend"] = value
+    return value
+
+
 def _interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin.isatty()
 
@@ -335,6 +383,9 @@ def _interactive(no_input: bool) -> bool:
               help="Author e-mail. [default: git config user.email]")
 @click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
 @click.option("--no-test", is_flag=True, help="Do not run the generated project's tests.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="tensorflow", show_default=True,
+              expose_value=False, callback=_remember_backend,
+              help="The Keras backend the generated Python tests run on here (the project runs on each).")
 @catalog_option
 @click.pass_context
 @_catch
@@ -352,14 +403,15 @@ def new(ctx, kind, target, name, output_dir, no_input, force, license_id, author
         catalog = open_catalog(catalogs)
         if not interactive:
             raise OneLineError(f"missing --kind (choose from: {', '.join(catalog.names())})")
-        for kind_name in catalog.names():
-            click.echo(f"  {kind_name:<32} {catalog.specs[kind_name].summary}")
-        spec = click.prompt("kind of loss (from the list above)", type=KindType(catalog))
-    values = _values(spec, given, interactive)
+        order = _kind_menu(catalog)
+        spec = click.prompt("kind of loss (number or name)", type=KindType(catalog, order))
     if target is None:
-        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES), default="python")
+        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
+    if interactive and name is None:  # asked, and the destination checked, before the parameters
+        name, output_dir = _ask_destination(spec, targets, output_dir, force)
+    values = _values(spec, given, interactive)
     project_about = _about(license_id, author, email, interactive)
     # Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults.
     chosen = set(spec.params) if interactive else {n for n, v in given.items() if v is not None}
@@ -402,11 +454,13 @@ def _test_and_report(ctx, projects: dict[str, Path], names) -> None:
     reports = {}
     for target, project in projects.items():
         click.echo(f"Running the generated {target} tests ...")
-        reports[target] = check.run_tests(target, [project], echo=click.echo)[0]
+        reports[target] = check.run_tests(target, [project], echo=click.echo,
+                                          backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
     click.echo("")
     for target, project in projects.items():
         click.echo(f"{project}: {reports[target].summary()}")
-        _usage_hint(project, target, names)
+        if reports[target].ok:  # how to use it, once it is known to work
+            _usage_hint(project, target, names)
     if not all(report.ran for report in reports.values()):
         ctx.exit(EXIT_TESTS_NOT_RUN)
     if not all(report.ok for report in reports.values()):
@@ -619,12 +673,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler)
 
 
+# Click >= 8.2 raises this for a group called without a command (older Clicks print help and exit).
+NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", type("NoArgsIsHelp", (Exception,), {}))
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="lossgen", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except NoArgsIsHelp as exc:  # bare `lossgen`: the help is what was asked for
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         return exc.exit_code

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import UsageError
-from scaffold.paths import templates_dir
+from scaffold.paths import builtin_losses_dir, templates_dir
 from scaffold.spec import MAX_NAME_LENGTH, NAME_RE, TASKS, parse_spec
 
 # A small, numerically safe loss per task, with one parameter and two example inputs.
@@ -42,6 +42,9 @@ def starter_text(name: str, task: str) -> str:
 
     if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"invalid spec name {name!r}: lowercase letters, digits and underscores, starting with a letter")
+    if (builtin_losses_dir() / f"{name}.toml").is_file():
+        raise UsageError(f"'{name}' is a built-in kind: choose another name for a team loss (or copy "
+                         f"`lossgen show {name}` ideas into a new name; overriding a built-in needs `overrides = true`)")
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r} (allowed: {', '.join(TASKS)})")
     param, default, param_help, formula, *inputs = STARTERS[task]

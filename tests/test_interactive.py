@@ -12,7 +12,7 @@ from scaffold.cli import cli
 
 def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    answers = "hubr\nhuber\nabc\n-2\n3\n\nmit\nAda Lovelace\nnot-an-email\nada@example.org\n"
+    answers = "hubr\nhuber\n\n\n\nabc\n-2\n3\nmit\nAda Lovelace\nnot-an-email\nada@example.org\n"
     result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
     assert result.exit_code == 0, result.output
     assert "unknown kind 'hubr' (did you mean 'huber'?" in result.output
@@ -28,8 +28,8 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
 def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
     result = CliRunner().invoke(cli, ["new", "--kind", "binary_focal", "--gamma", "1", "--no-from-logits",
-                                      "--target", "python", "--license", "MIT", "--no-test", "-o", str(tmp_path)],
-                           input="0.5\nAda\n\n")
+                                      "--target", "python", "--name", "binary_focal", "--license", "MIT", "--no-test",
+                                      "-o", str(tmp_path)], input="0.5\nAda\n\n")
     assert result.exit_code == 0, result.output
     assert "gamma" not in result.output.split("Generated")[0].replace("--gamma", "")
     assert "alpha (" in result.output  # the one missing parameter
@@ -53,3 +53,24 @@ def test_nothing_is_written_outside_the_output_directory(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert list(home.iterdir()) == []
     assert [p.name for p in out.iterdir()] == ["mse-loss"]
+
+
+def test_kinds_are_numbered_by_task_and_the_destination_is_checked_before_the_parameters(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    (tmp_path / "huber-loss").mkdir()
+    (tmp_path / "huber-loss" / "mine.txt").write_text("taken")
+    from scaffold.catalog import load_catalog
+
+    regression = load_catalog().names("regression")
+    number = regression.index("huber") + 1  # regression is the first group
+    answers = f"999\n{number}\nPython\n\n\nmy-huber\n\n2\n\nAda\n\n"
+    result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
+    assert result.exit_code == 0, result.output
+    menu = result.output.split("kind of loss")[0]
+    assert menu.startswith("regression:\n") and f"{number:>2}. huber" in menu and "\nbinary:\n" in menu
+    assert "999 is not a number from the list" in result.output
+    # the taken directory is reported right after the name, before any parameter is asked
+    taken = result.output.index("huber-loss already exists")
+    assert taken < result.output.index("delta: Error size where the loss turns")
+    assert (tmp_path / "my-huber-loss" / "my_huber_loss" / "loss.py").is_file()
+    assert (tmp_path / "huber-loss" / "mine.txt").read_text() == "taken"
