@@ -294,18 +294,39 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
 @cli.command(cls=KindCommand, kind_from="argument", context_settings={"ignore_unknown_options": False})
 @click.argument("kind", shell_complete=complete_kind)
 @click.option("--target", type=click.Choice(["python", "r", "numpy"]), default="python", show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of the code, draw the loss and its gradient (with the Keras built-in the spec "
+                   "names) into this PNG file. Needs matplotlib: pip install \"lossgen[plot]\".")
 @catalog_option
 @click.pass_context
 @_catch
-def show(ctx, kind, target, catalogs, **given):
-    """Print the loss code generated for KIND, without writing files.
+def show(ctx, kind, target, plot_path, catalogs, **given):
+    """Print the loss code generated for KIND, without writing files (or draw it with --plot).
 
     Add the kind's parameters as options, e.g. `lossgen show huber --delta 2 --target r`.
     """
+    spec = ctx.meta["lossgen.spec"]
+    values = _values(spec, given, interactive=False)
+    if plot_path is not None:
+        _draw(spec, values, plot_path)
+        return
     from scaffold.render import preview
 
-    spec = ctx.meta["lossgen.spec"]
-    click.echo(preview(spec, _values(spec, given, interactive=False), target), nl=False)
+    click.echo(preview(spec, values, target), nl=False)
+
+
+def _draw(spec: LossSpec, values: dict[str, Any], path: Path) -> None:
+    from scaffold import plot
+
+    if plot.plot_missing():
+        raise OneLineError(f"--plot: {plot.plot_missing()}")
+    if spec.formula is None:
+        raise OneLineError(f"--plot: {spec.name} is hand-written code ([code]) with no formula to draw")
+    try:
+        plot.draw(spec, values, path)
+    except OSError as exc:
+        raise OneLineError(f"--plot: cannot write {path}: {exc.strerror}") from None
+    click.echo(f"Wrote {path}: {spec.title}, loss and gradient")
 
 
 class CheckedText(click.ParamType):

@@ -16,6 +16,7 @@ import merge3
 # What happens to a file, and whether it is written.
 UPDATE, ADD, MERGE, CONFLICT, REMOVE = "updated", "added", "merged", "conflict", "removed"
 KEEP_DELETED, KEEP_EDITED = "kept deleted (you deleted it)", "kept (you edited it; lossgen no longer writes it)"
+KEEP_BINARY = "kept yours (binary; lossgen's differs: update --force takes it)"
 WRITES = {UPDATE, ADD, MERGE, CONFLICT}
 
 
@@ -66,6 +67,8 @@ def plan(base: dict[str, bytes], new: dict[str, bytes], ours: dict[str, bytes | 
             changes.append(FileChange(path, UPDATE, after))
         elif before is not None and before == after:
             continue  # the user's edit, and nothing new from lossgen: nothing to do
+        elif b"\0" in current or b"\0" in after:  # binary (a picture): no line merge, yours is kept
+            changes.append(FileChange(path, KEEP_BINARY))
         else:
             merged, conflicted = merge_file(before or b"", current, after, path)
             if merged != current:  # equal: the user's tree already holds lossgen's change

@@ -22,7 +22,7 @@ import numpy as np
 
 import datetime
 
-from scaffold import __version__, domains
+from scaffold import __version__, domains, plot
 from scaffold.about import LICENSES, About
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
@@ -41,6 +41,7 @@ HEADS = {  # output activation of the toy models, by task (and whether y_pred is
 }
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 SEED = 20240229
+PLOT_PATH = "docs/loss.png"  # in every generated project, shown in its README (with matplotlib)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         # writes them for its own files through scaffold/sinks)
         "license": about.license, "license_name": LICENSES[about.license], "year": datetime.date.today().year,
         "authors": [{"name": a.name, "email": a.email} for a in about.authors],
+        "has_plot": plot.can_plot(spec), "plot_path": PLOT_PATH,
         # Code blocks in the READMEs hold spec text (formula comments, choices): a fence longer
         # than any backtick run in them keeps each block closed where the template closes it.
         "fence": sinks.markdown_fence(_formula_text(spec), command_line(spec, values, target, name),
@@ -371,6 +373,9 @@ def rendered_tree(spec: LossSpec, values: dict[str, Any], target: str, name: str
                                      output_dir=str(work / "out"), config_file=str(config), accept_hooks=False))
         if format_code:
             format_python_tree(rendered)
+        if context["_loss"]["has_plot"]:  # docs/loss.png; the Keras overlay is left to `show --plot` (no TensorFlow here)
+            (rendered / PLOT_PATH).parent.mkdir(parents=True, exist_ok=True)
+            plot.draw(spec, values, rendered / PLOT_PATH, with_keras=False)
         yield rendered
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaffold.merge import ADD, CONFLICT, KEEP_DELETED, KEEP_EDITED, MERGE, REMOVE, UPDATE, plan
+from scaffold.merge import ADD, CONFLICT, KEEP_BINARY, KEEP_DELETED, KEEP_EDITED, MERGE, REMOVE, UPDATE, plan
 
 BASE = b"one\ntwo\nthree\nfour\nfive\n"
 
@@ -67,3 +67,10 @@ def test_a_users_file_where_lossgen_now_writes_one_is_a_conflict_not_a_loss():
 
 def test_plan_never_names_files_lossgen_does_not_know():
     assert plan({"a": BASE}, {"a": BASE}, {"a": BASE, "untracked.py": b"x"}) == []
+
+
+def test_binary_files_are_never_line_merged():
+    png = b"\x89PNG\r\n\x1a\n\x00\x00old"
+    assert only(plan({"p.png": png}, {"p.png": png + b"new"}, {"p.png": png})).action == UPDATE
+    mine = png + b"mine"
+    assert only(plan({"p.png": png}, {"p.png": png + b"new"}, {"p.png": mine})).action == KEEP_BINARY

@@ -1,0 +1,197 @@
+"""A picture of the loss: value and gradient along the input that matters for the task.
+
+Drawn from the NumPy float64 reference (the IR evaluator: nothing from the spec is executed), with
+the gradient by central differences, for the chosen parameters and two other values of the main
+parameter; the Keras built-in the spec names is drawn beside it when Keras is importable.
+matplotlib is optional (`pip install "lossgen[plot]"`): without it there is no picture, and
+`plot_missing()` says what to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from scaffold import domains
+from scaffold.emit import numpy as numpy_emit
+from scaffold.spec import LossSpec
+
+SIZE = (8.0, 3.2)  # inches; at DPI this is the picture's size in pixels
+DPI = 100
+POINTS = 241
+
+
+def plot_missing() -> str:
+    """Empty when a picture can be drawn; otherwise what to install."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return 'matplotlib is not installed: pip install "lossgen[plot]"'
+    return ""
+
+
+def can_plot(spec: LossSpec) -> bool:
+    return spec.formula is not None and not plot_missing()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One curve: inputs along `x`, and which tensor `x` moves (the gradient is taken against it)."""
+
+    label: str
+    x: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    moves: np.ndarray | None = None  # which entries of y_pred follow x (all when None)
+
+
+def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
+    """The x-axis name and the input sweeps for the spec's task."""
+    d = domains.width(spec, values)
+    logits = domains.uses_logits(spec, values)
+    task = spec.task
+    if task in ("regression", "multi_output"):
+        x = np.linspace(-3.0, 3.0, POINTS)
+        zeros = np.zeros((POINTS, d))
+        return "error (y_pred - y_true)", [Sweep("", x, zeros, zeros + x[:, None])]
+    if task == "positive_regression":
+        x = np.linspace(0.05, 4.0, POINTS)
+        return "y_pred (y_true = 1)", [Sweep("", x, np.ones((POINTS, d)), np.tile(x[:, None], (1, d)))]
+    if task == "binary":
+        x = np.linspace(-6.0, 6.0, POINTS) if logits else np.linspace(0.001, 0.999, POINTS)
+        column = np.tile(x[:, None], (1, d))
+        return ("logit" if logits else "predicted probability"), [
+            Sweep("label 1", x, np.ones((POINTS, d)), column), Sweep("label 0", x, np.zeros((POINTS, d)), column)]
+    if task in ("categorical", "sparse_categorical"):
+        if logits:
+            x = np.linspace(-6.0, 6.0, POINTS)
+            y_pred = np.zeros((POINTS, d))
+            y_pred[:, 0] = x
+        else:
+            x = np.linspace(0.001, 0.999, POINTS)
+            y_pred = np.tile(((1.0 - x) / max(d - 1, 1))[:, None], (1, d))
+            y_pred[:, 0] = x
+        labels = np.zeros(POINTS) if task == "sparse_categorical" else np.eye(d)[np.zeros(POINTS, dtype=int)]
+        true_class = np.zeros((POINTS, d), dtype=bool)
+        true_class[:, 0] = True
+        return ("logit of the true class" if logits else "probability of the true class"), [
+            Sweep("", x, labels, y_pred, true_class)]
+    if task == "metric":
+        x = np.linspace(0.0, 3.0, POINTS)
+        column = x[:, None]
+        return "distance", [Sweep("similar (1)", x, np.ones((POINTS, 1)), column),
+                            Sweep("dissimilar (0)", x, np.zeros((POINTS, 1)), column)]
+    raise ValueError(f"unknown task {task}")  # pragma: no cover - spec validation rejects others
+
+
+def _moved(sweep: Sweep, step: float) -> np.ndarray:
+    """y_pred with the swept entries moved by `step` (only what x moves, so this is d loss / d x)."""
+    moved = sweep.y_pred.copy()
+    if sweep.moves is None:
+        moved += step
+    else:
+        moved[sweep.moves] += step
+    return moved
+
+
+def curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and its derivative along the sweep (central differences in float64)."""
+    loss = numpy_emit.evaluate(spec, sweep.y_true, sweep.y_pred, values)
+    step = 1e-5 * max(1.0, float(np.max(np.abs(sweep.x))))
+    up = numpy_emit.evaluate(spec, sweep.y_true, _moved(sweep, step), values)
+    down = numpy_emit.evaluate(spec, sweep.y_true, _moved(sweep, -step), values)
+    return loss, (up - down) / (2 * step)
+
+
+def variants(spec: LossSpec, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chosen values, and the main (first float) parameter at half and twice its value where allowed."""
+    main = next((p for p in spec.params.values() if p.type == "float"), None)
+    found = [values]
+    if main is None:
+        return found
+    for factor in (0.5, 2.0):
+        candidate = values[main.name] * factor if values[main.name] else factor - 0.5
+        try:
+            found.append(spec.bind({**values, main.name: candidate}))
+        except ValueError:
+            continue
+    return found
+
+
+def keras_curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> np.ndarray | None:
+    """The named Keras built-in along the sweep, or None when Keras is not importable."""
+    if spec.reference is None or importlib.util.find_spec("keras") is None:
+        return None
+    with _native_stderr_silenced():  # TensorFlow's C++ start-up lines are not for this picture's user
+        import keras
+
+        builtin = getattr(keras.losses, spec.reference.cls)(**spec.reference.bind(values), reduction=None,
+                                                           dtype="float64")
+        return np.asarray(builtin(sweep.y_true, sweep.y_pred), dtype=np.float64)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the duration (Python-level errors still raise normally)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = True) -> Path:
+    """Write the picture to `path` (PNG, SIZE at DPI; no timestamps, so the same inputs give the same bytes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    axis_name, inputs = sweeps(spec, values)
+    figure, (value_axes, gradient_axes) = plt.subplots(1, 2, figsize=SIZE, dpi=DPI)
+    main = next((p.name for p in spec.params.values() if p.type == "float"), None)
+    for index, params in enumerate(variants(spec, values)):
+        for sweep in inputs:
+            loss, gradient = curve(spec, params, sweep)
+            what = f"{main} = {params[main]:g}" if main else "loss"
+            label = ", ".join(part for part in (what, sweep.label) if part)
+            style = {"linewidth": 2.0 if index == 0 else 1.0, "alpha": 1.0 if index == 0 else 0.7}
+            line, = value_axes.plot(sweep.x, loss, label=label, **style)
+            gradient_axes.plot(sweep.x, gradient, color=line.get_color(), **style)
+            if index == 0 and with_keras:
+                reference = keras_curve(spec, params, sweep)
+                if reference is not None:
+                    value_axes.plot(sweep.x, reference, linestyle="--", color="black", linewidth=1.0,
+                                    label=f"keras.losses.{spec.reference.cls}" + (f", {sweep.label}" if sweep.label else ""))
+    value_axes.set(title=f"{spec.title}", xlabel=axis_name, ylabel="loss per sample")
+    gradient_axes.set(title="gradient (slope of the loss)", xlabel=axis_name, ylabel="d loss / d x")
+    for axes in (value_axes, gradient_axes):
+        axes.grid(True, alpha=0.3)
+        _clip_view(axes)
+    value_axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    plt.close(figure)
+    return path
+
+
+def _clip_view(axes) -> None:
+    """Keep near-infinite ends (log(0) at saturated probabilities) from flattening the picture."""
+    values = np.concatenate([line.get_ydata() for line in axes.get_lines()])
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        low, high = np.percentile(finite, [1, 99])
+        pad = 0.05 * (high - low) if high > low else 1.0
+        if math.isfinite(low) and math.isfinite(high):
+            axes.set_ylim(low - pad, high + pad)
