@@ -58,6 +58,15 @@ class About:
         return cls(check_license(data.get("license", DEFAULT_LICENSE)), tuple(authors))
 
 
+def license_text(about: About, year: int) -> str:
+    """The LICENSE file's text; the licenses that name a holder get the year and the authors."""
+    from scaffold.paths import templates_dir
+
+    text = (templates_dir() / "licenses" / f"{about.license}.txt").read_text(encoding="utf-8")
+    holder = ", ".join(a.name for a in about.authors) or "the authors"
+    return text.replace("<YEAR>", str(year)).replace("<COPYRIGHT HOLDER>", holder)
+
+
 def check_license(value: Any) -> str:
     if value not in LICENSES:
         raise ValueError(f"unknown license {value!r} (choose an SPDX id: {', '.join(LICENSES)})")

@@ -22,8 +22,8 @@ import numpy as np
 
 import datetime
 
-from scaffold import __version__, domains, plot
-from scaffold.about import LICENSES, About
+from scaffold import PYTHON_REQUIRES, __version__, domains, plot
+from scaffold.about import LICENSES, About, license_text
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
 from scaffold.emit import r as r_emit
@@ -203,6 +203,9 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         # who the project belongs to: the SPDX id, and the authors as given (each target's context
         # writes them for its own files through scaffold/sinks)
         "license": about.license, "license_name": LICENSES[about.license], "year": datetime.date.today().year,
+        "license_text": license_text(about, datetime.date.today().year),
+        "authors_toml": _toml_authors(about),
+        "python_requires": PYTHON_REQUIRES,
         "authors": [{"name": a.name, "email": a.email} for a in about.authors],
         "has_plot": plot.can_plot(spec), "plot_path": PLOT_PATH,
         # Code blocks in the READMEs hold spec text (formula comments, choices): a fence longer
@@ -216,6 +219,13 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
     return {"project_slug": names.slug, "package": names.package, "class_name": names.class_name,
             "function_name": names.function_name, "r_package": names.r_package,
             "r_function": names.r_function, "kind": spec.name, "task": spec.task, "_loss": loss}
+
+
+def _toml_authors(about: About) -> str:
+    """pyproject's `authors`: an array of inline tables, every string through the TOML writer."""
+    tables = [f"{{ name = {sinks.toml_string(a.name)}" + (f", email = {sinks.toml_string(a.email)}" if a.email else "")
+              + " }" for a in about.authors]
+    return "[" + ", ".join(tables) + "]"
 
 
 def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str, Any]) -> dict[str, Any]:
