@@ -188,6 +188,7 @@ def build_context(spec: LossSpec, values: dict[str, Any], names: Names, target: 
         "example_args": ", ".join(f"{p['name']}={p['python']}" for p in params),
         "example_args_doc": sinks.python_docstring(", ".join(f"{p['name']}={p['python']}" for p in params)),
         "python_body": python_emit.function_body(spec),
+        "float64_lost_on_torch": python_emit.float64_lost_on_torch(python_emit.function_body(spec)),
         "python_checks": checks,
         "uses_math": "math." in checks,
         "numpy_body": numpy_emit.function_body(spec),

@@ -54,8 +54,10 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
     emitter = emitter or PythonEmitter()
     lines = [
         "y_pred = ops.convert_to_tensor(y_pred)",
-        "# Compute in at least float32: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
-        'y_pred = ops.cast(y_pred, keras.backend.result_type(y_pred.dtype, "float32"))',
+        "# Compute in float32 or float64: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
+        "# (Not keras.backend.result_type: on JAX and torch it maps float64 to float32.)",
+        'if keras.backend.standardize_dtype(y_pred.dtype) not in ("float32", "float64"):',
+        '    y_pred = ops.cast(y_pred, "float32")',
         "y_true = ops.cast(y_true, y_pred.dtype)",
     ]
     if squeezes_labels(spec.task):
@@ -72,6 +74,12 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
                      to_tensor="ops.convert_to_tensor({name}, dtype=y_pred.dtype)")
     lines += statements(spec.formula, emitter)
     return "\n".join(lines)
+
+
+def float64_lost_on_torch(body: str) -> bool:
+    """Whether the body calls ops.maximum or ops.minimum, which on the torch backend return float32
+    for float64 inputs (a Keras bug: keras.backend.result_type maps float64 to float32 off TensorFlow)."""
+    return "ops.maximum(" in body or "ops.minimum(" in body
 
 
 def literal(param: Param, value) -> str:

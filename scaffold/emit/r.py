@@ -95,8 +95,10 @@ def function_body(spec: LossSpec) -> str:
         return spec.code["r"].strip("\n")
     lines = [
         "y_pred <- keras$ops$convert_to_tensor(y_pred)",
-        "# Compute in at least float32: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
-        'y_pred <- keras$ops$cast(y_pred, keras$backend$result_type(y_pred$dtype, "float32"))',
+        "# Compute in float32 or float64: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
+        'if (!(keras$backend$standardize_dtype(y_pred$dtype) %in% c("float32", "float64"))) {',
+        '  y_pred <- keras$ops$cast(y_pred, "float32")',
+        "}",
         "y_true <- keras$ops$cast(y_true, y_pred$dtype)",
     ]
     if squeezes_labels(spec.task):

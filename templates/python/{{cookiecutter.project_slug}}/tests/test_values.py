@@ -1,12 +1,12 @@
 {%- set loss = cookiecutter._loss -%}
 """Values: the spec's hand-computed examples, the NumPy reference{% if loss.reference %} and Keras' built-in{% endif %}."""
 
+import keras
 import numpy as np
 import pytest
-{%- if loss.reference %}
-import keras
-{%- endif %}
+from keras import ops
 
+from backend import FLOAT64_RESULT_DTYPES
 from cases import EXAMPLES, PARAMS, RANDOM_LOSS, RANDOM_Y_PRED, RANDOM_Y_TRUE
 from reference import reference_loss
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
@@ -42,6 +42,24 @@ def test_matches_keras_builtin():
     values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
     np.testing.assert_allclose(values, builtin(RANDOM_Y_TRUE, RANDOM_Y_PRED), rtol=1e-6, atol=1e-7)
 {% endif %}
+
+def test_float32_stays_float32():
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE.astype("float32"), RANDOM_Y_PRED.astype("float32"), **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) == "float32"
+
+
+def test_float64_stays_float64():
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) in FLOAT64_RESULT_DTYPES
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_computes_in_float32(dtype):
+    y_true = ops.convert_to_tensor(RANDOM_Y_TRUE, dtype=dtype)
+    y_pred = ops.convert_to_tensor(RANDOM_Y_PRED, dtype=dtype)
+    values = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) == "float32"
+
 
 def test_one_value_per_sample():
     values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
