@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -104,13 +105,28 @@ def quiet_environment() -> dict:
     return env
 
 
+def backend_missing(backend: str) -> str:
+    """Empty when the Keras backend's module is importable in the Python lossgen runs in (checked
+    without importing it); otherwise what to install."""
+    if importlib.util.find_spec(backend) is not None:
+        return ""
+    return (f"the Keras {backend} backend is not installed in the Python lossgen runs in ({sys.executable}); "
+            f"install lossgen's extra: pip install \"lossgen[{backend}]\" "
+            f"(from a lossgen checkout: pip install -e \".[{backend}]\")")
+
+
 def run_python_tests(projects: list[Path], echo: Callable[[str], None] | None = None,
-                     pytest_args: tuple[str, ...] = ()) -> list[TestReport]:
-    """All projects in one interpreter (the one lossgen runs in), so TensorFlow is imported once."""
+                     pytest_args: tuple[str, ...] = (), backend: str = "tensorflow") -> list[TestReport]:
+    """All projects in one interpreter (the one lossgen runs in), so Keras and its backend start once."""
+    problem = backend_missing(backend)
+    if problem:
+        return [TestReport(p, ran=False, exit_code=1, problem=problem) for p in projects]
     command = [sys.executable, "-m", "scaffold.pytest_group", *map(str, projects)]
     if pytest_args:
         command += ["--", *pytest_args]
-    exit_code, lines = _stream(command, quiet_environment(), echo)
+    env = quiet_environment()
+    env["KERAS_BACKEND"] = backend
+    exit_code, lines = _stream(command, env, echo)
     return _reports(projects, lines, exit_code, "pytest")
 
 
@@ -153,9 +169,12 @@ def run_r_tests(projects: list[Path], echo: Callable[[str], None] | None = None)
         return [TestReport(p, ran=False, exit_code=1, problem=problem) for p in projects]
     env = quiet_environment()
     env["RETICULATE_PYTHON"] = sys.executable
+    env["KERAS_BACKEND"] = "tensorflow"  # the R tests' gradient check uses TensorFlow
     exit_code, lines = _stream(["Rscript", str(R_RUNNER), *map(str, projects)], env, echo)
     return _reports(projects, lines, exit_code, "testthat")
 
 
-def run_tests(target: str, projects: list[Path], echo: Callable[[str], None] | None = None) -> list[TestReport]:
-    return run_r_tests(projects, echo) if target == "r" else run_python_tests(projects, echo)
+def run_tests(target: str, projects: list[Path], echo: Callable[[str], None] | None = None,
+              backend: str = "tensorflow") -> list[TestReport]:
+    """backend: the Keras backend the Python tests run on (the R tests run Keras on TensorFlow)."""
+    return run_r_tests(projects, echo) if target == "r" else run_python_tests(projects, echo, backend=backend)
