@@ -368,7 +368,7 @@ def _ask_destination(spec: LossSpec, targets: list[str], output_dir: Path, force
         try:
             names = Names.derive(name)
             for target in targets:
-                install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
+                install.check_destination(*_place(output_dir, names, target, targets), allow_non_empty=force)
             return name, output_dir
         except UsageError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -446,17 +446,12 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
     from scaffold import install, render
 
     names = render.Names.derive(name)
-    directories = [names.directory(target) for target in targets]
-    if len(set(directories)) < len(directories):
-        raise UsageError(f"--name {name!r} gives the Python project and the R package the same directory "
-                         f"'{directories[0]}'; choose a name with more than the word 'loss'")
-    for target in targets:
-        install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
+    destinations = {target: install.check_destination(*_place(output_dir, names, target, targets),
+                                                      allow_non_empty=force) for target in targets}
     projects = {}
     for target in targets:
-        installed = render.render_project(spec, values, target, output_dir, name=name, force=force,
-                                          format_code=not no_format, given=chosen,
-                                          about=project_about)
+        installed = render.render_project(spec, values, target, destinations[target], name=name, force=force,
+                                          format_code=not no_format, given=chosen, about=project_about)
         projects[target] = installed.path
         click.echo(f"Generated {spec.name} ({target}) in {installed.path}")
         _report_install(installed)
@@ -466,6 +461,14 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
             _usage_hint(project, target, names)
         return
     _test_and_report(ctx, projects, names)
+
+
+def _place(output_dir: Path, names, target: str, targets: list[str]) -> tuple[Path, str]:
+    """Where a target's project goes: `<dir>/huber-loss` (Python) or `<dir>/huberloss` (R) alone, and
+    `<dir>/huber-loss/python` + `<dir>/huber-loss/r` for --target both (no near-twin siblings)."""
+    if len(targets) > 1:
+        return Path(output_dir) / names.slug, target
+    return Path(output_dir), names.directory(target)
 
 
 def _test_and_report(ctx, projects: dict[str, Path], names) -> None:

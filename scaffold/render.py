@@ -390,13 +390,12 @@ def rendered_tree(spec: LossSpec, values: dict[str, Any], target: str, name: str
         yield rendered
 
 
-def render_project(spec: LossSpec, values: dict[str, Any], target: str, output_dir: Path,
+def render_project(spec: LossSpec, values: dict[str, Any], target: str, destination: Path,
                    name: str | None = None, force: bool = False, format_code: bool = True,
                    given: set[str] | None = None, about: About = About()) -> install.Installed:
-    """Render, format, hash, record, install (into an existing directory only with force)."""
+    """Render, format, hash, record, install into `destination` (an existing directory only with force)."""
     name = name or spec.name
-    names = Names.derive(name)
-    destination = install.check_destination(output_dir, names.directory(target), allow_non_empty=force)
+    destination = install.check_destination(destination.parent, destination.name, allow_non_empty=force)
     fresh = not os.path.lexists(destination)
     output_dir = install.make_output_dir(destination.parent)
     with install.staging_dir(output_dir) as staging, rendered_tree(spec, values, target, name, format_code, about) as rendered:

@@ -20,18 +20,25 @@ def run(*args: str) -> int:
 def test_both_targets_from_one_spec(tmp_path):
     assert run("new", "--kind", "huber", "--delta", "2", "--target", "both", "--no-input", "--no-test",
                "-o", str(tmp_path)) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["huber-loss", "huberloss"]
-    assert "delta=2.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
-    assert "loss_huber <- function(delta = 2.0)" in (tmp_path / "huberloss" / "R" / "loss.R").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["huber-loss"]
+    assert sorted(p.name for p in (tmp_path / "huber-loss").iterdir()) == ["python", "r"]
+    assert "delta=2.0" in (tmp_path / "huber-loss" / "python" / "huber_loss" / "loss.py").read_text()
+    assert "loss_huber <- function(delta = 2.0)" in (tmp_path / "huber-loss" / "r" / "R" / "loss.R").read_text()
+
+
+def test_both_targets_with_the_one_word_name_loss(tmp_path):
+    assert run("new", "--kind", "huber", "--name", "loss", "--target", "both", "--no-input", "--no-test",
+               "-o", str(tmp_path)) == 0
+    assert (tmp_path / "loss" / "python" / "loss" / "loss.py").is_file() and (tmp_path / "loss" / "r" / "R").is_dir()
 
 
 def test_both_targets_write_nothing_when_one_destination_is_taken(tmp_path, capsys):
-    (tmp_path / "huberloss").mkdir()
-    (tmp_path / "huberloss" / "mine.R").write_text("keep me")
+    (tmp_path / "huber-loss" / "r").mkdir(parents=True)
+    (tmp_path / "huber-loss" / "r" / "mine.R").write_text("keep me")
     assert run("new", "--kind", "huber", "--target", "both", "--no-input", "--no-test", "-o", str(tmp_path)) == 2
-    assert "huberloss already exists and is not empty" in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["huberloss"]
-    assert (tmp_path / "huberloss" / "mine.R").read_text() == "keep me"
+    assert "huber-loss/r already exists and is not empty" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "huber-loss").iterdir()] == ["r"]
+    assert (tmp_path / "huber-loss" / "r" / "mine.R").read_text() == "keep me"
 
 
 @pytest.mark.parametrize("command", ["update", "regenerate"])  # regenerate: update's former name

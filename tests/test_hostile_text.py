@@ -113,7 +113,7 @@ def generated(tmp_path_factory):
         code = cli.main(["new", "--catalog", str(team), "--kind", f"hostile_{index}", "--target", "both",
                          "--no-input", "--no-test", "-o", str(out)])
         assert code == 0, (index, HOSTILE[index])
-        projects[index] = (out / f"hostile-{index}-loss", out / f"hostile{index}loss")
+        projects[index] = (out / f"hostile-{index}-loss" / "python", out / f"hostile-{index}-loss" / "r")
     return root, projects
 
 

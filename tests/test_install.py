@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -168,12 +169,12 @@ def test_update_force_overwrites_only_the_projects_files(git_project, capsys):
     capsys.readouterr()
     assert run("update", str(git_project), "--force", "--no-test") == 0
     out = capsys.readouterr().out
-    assert "updated  train.py" in out
+    assert re.search(r"^  updated +train\.py$", out, re.M), out
     assert_complete(git_project)
     assert (git_project / "notes.txt").read_text() == "my notes\n"
     assert (git_project / ".venv" / "bin" / "python").is_file()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=git_project, capture_output=True, text=True)
-    assert status.returncode == 0 and status.stdout.split("\n")[:2] == ["?? .venv/", "?? notes.txt"]
+    assert status.returncode == 0 and status.stdout.split("\n")[:1] == ["?? notes.txt"]  # .venv/: .gitignore
 
 
 def _pretend_earlier_file(project: Path, rel: str, text: str) -> None:
@@ -195,8 +196,8 @@ def test_files_no_longer_generated_are_removed_only_when_unchanged(git_project, 
     capsys.readouterr()
     assert run("update", str(git_project), "--no-test") == 0
     out = capsys.readouterr().out
-    assert "removed  old/unchanged.py" in out
-    assert "kept (you edited it; lossgen no longer writes it)  edited.py" in out
+    assert re.search(r"^  removed +old/unchanged\.py$", out, re.M)
+    assert re.search(r"^  kept \(you edited it; lossgen no longer writes it\) +edited\.py$", out, re.M)
     assert not (git_project / "old").exists() and (git_project / "edited.py").read_text() == "y = 2  # mine\n"
     record = assert_complete(git_project)
     assert "edited.py" not in record["files"]
@@ -377,7 +378,7 @@ def test_a_destination_created_while_rendering_is_left_alone(tmp_path):
 
 def test_an_existing_destination_is_locked_during_the_commit(tmp_path):
     assert new(tmp_path) == 0
-    first = start(tmp_path, "--force", "--delta", "5", pause="commit:2")
+    first = start(tmp_path, "--force", "--delta", "5", pause="commit:10")  # long enough for a loaded machine
     wait_paused(first, "commit")
     second = start(tmp_path, "--force", "--delta", "6")
     code, _, err = finish(second)
@@ -452,7 +453,7 @@ def test_an_interrupt_stops_the_test_runner_and_its_children(tmp_path, signum):
         from scaffold import check
         from scaffold.cli import main
 
-        def fake_tests(projects, echo=None, pytest_args=()):
+        def fake_tests(projects, echo=None, pytest_args=(), **_options):
             check._stream(["sh", "-c", "sleep 300 & echo $$ $! > {pids}.tmp; mv {pids}.tmp {pids}; wait"],
                           check.quiet_environment(), echo)
             raise AssertionError("not reached")

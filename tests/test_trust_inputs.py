@@ -43,7 +43,6 @@ def assert_usage_error(code: int, err: str, fragment: str) -> None:
     (["--name", ""], "invalid name ''"),
     (["--name", "huber\n"], "invalid name 'huber\\n'"),
     (["--name", "x" * 61], "at most 60"),
-    (["--name", "loss", "--target", "both"], "the same directory 'loss'"),
     (["--kind", ""], "unknown kind ''"),
 ])
 def test_new_refuses_bad_names_and_writes_nothing(capsys, clean_env, args, fragment):
