@@ -18,9 +18,6 @@ from scaffold.spec import LossSpec
 BATCH = 6
 # MAX_WIDTH (from scaffold.formula, where the language's limits live): classes or outputs a loss
 # is tested with; take() indexes stay below it and float lists (class weights) hold at most as many.
-MAX_EXAMPLE_SAMPLES = 1000  # hand-computed [[examples]] rows; more is not hand-computed
-MAX_EXAMPLE_RANK = 4  # (batch, ...) with at most three more axes
-MAX_EXAMPLE_VALUES = 10_000  # numbers in one example's y_true or y_pred
 
 
 @dataclass(frozen=True)
@@ -48,51 +45,6 @@ def width(spec: LossSpec, params: dict[str, Any]) -> int:
             indexes = [v for n, v in params.items() if spec.params[n].type == "int" and 0 <= v < MAX_WIDTH]
         return max([3, *[i + 1 for i in indexes if 0 <= i < MAX_WIDTH]])
     return 3
-
-
-def example_problem(y_true: Any, y_pred: Any) -> str | None:
-    """What makes an example's arrays unusable (ragged, too large), or None: checked without numpy, in
-    bounded time, before anything converts them. For _parse_examples: `bad(problem, "y_true")`."""
-    for key, value in (("y_true", y_true), ("y_pred", y_pred)):
-        if not isinstance(value, list):
-            return f"`{key}` must be a list of rows, one per sample"
-        if len(value) > MAX_EXAMPLE_SAMPLES:
-            return f"`{key}` has {len(value)} samples; an example holds at most {MAX_EXAMPLE_SAMPLES}"
-        shape, count, problem = _shape(value)
-        if problem:
-            return f"`{key}` {problem}"
-        if len(shape) > MAX_EXAMPLE_RANK:
-            return f"`{key}` has {len(shape)} axes; at most {MAX_EXAMPLE_RANK}"
-        if count > MAX_EXAMPLE_VALUES:
-            return f"`{key}` holds {count} numbers; an example holds at most {MAX_EXAMPLE_VALUES}"
-        if len(shape) > 1 and shape[-1] > MAX_WIDTH:
-            return f"`{key}` rows have {shape[-1]} values; at most {MAX_WIDTH} (classes or outputs)"
-    return None
-
-
-def _shape(value: Any) -> tuple[tuple[int, ...], int, str | None]:
-    """Shape of a nested list of numbers, with an explicit stack (no recursion on hostile nesting)."""
-    shape: list[int] = []
-    level = [value]
-    count = 0
-    while True:
-        lists = [isinstance(v, list) for v in level]
-        if not any(lists):
-            if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in level):
-                return (), 0, "must hold numbers only"
-            return tuple(shape), count or len(level), None
-        if not all(lists):
-            return (), 0, "mixes numbers and lists: every row needs the same length"
-        widths = {len(v) for v in level}
-        if len(widths) != 1:
-            return (), 0, f"is ragged: rows of lengths {sorted(widths)[:5]}"
-        shape.append(widths.pop())
-        if len(shape) > MAX_EXAMPLE_RANK:
-            return tuple(shape), 0, None
-        level = [item for v in level for item in v]
-        count = len(level)
-        if count > MAX_EXAMPLE_VALUES:
-            return tuple(shape), count, None
 
 
 def sample(spec: LossSpec, params: dict[str, Any], rng: np.random.Generator, batch: int = BATCH) -> Case:

@@ -51,6 +51,9 @@ MAX_NAME_LENGTH = 60
 # Fields whose text may span lines; every other string in a spec is one line.
 MULTILINE_FIELDS = {"description", "formula", "code"}
 MAX_SPEC_BYTES = 256 * 1024  # generous for hand-written specs; keeps hostile ones from costing time
+MAX_EXAMPLE_SAMPLES = 1000  # hand-computed [[examples]] rows; more is not hand-computed
+MAX_EXAMPLE_RANK = 4  # (batch, ...) with at most three more axes
+MAX_EXAMPLE_VALUES = 10_000  # numbers in one example's y_true or y_pred
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,8 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
         if match:
             raise SpecError(f"TOML syntax error: {match.group(1)}", where, int(match.group(2)), int(match.group(3))) from None
         raise SpecError(f"TOML syntax error: {exc}", where) from None
+    except RecursionError:
+        raise SpecError("TOML nests arrays or tables too deeply to read", where) from None
     locate = _Locator(text)
 
     def fail(message: str, key: str, header: str | None = None, index: int = 0) -> SpecError:
@@ -355,7 +360,10 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
                 f"missing required key `{key}`", where, 1, 1)
         return value.strip()
 
-    _refuse_unsafe_text(data, text, where)
+    try:
+        _refuse_unsafe_text(data, text, where)
+    except RecursionError:
+        raise SpecError("the spec nests arrays too deeply", where) from None
     name = text_field("name")
     if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
         raise fail(f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter "
@@ -563,6 +571,9 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
         except ValueError as exc:
             raise bad(str(exc), "params") from None
         y_true, y_pred, loss = table["y_true"], table["y_pred"], table["loss"]
+        problem = example_problem(y_true, y_pred)  # before any recursion or conversion: hostile sizes
+        if problem:
+            raise bad(problem, "y_pred" if problem.startswith("`y_pred`") else "y_true")
         for key, value in (("y_true", y_true), ("y_pred", y_pred)):
             if not _is_numeric_array(value) or not isinstance(value, list) or not value:
                 raise bad(f"`{key}` must be a non-empty (nested) list of numbers, one row per sample", key)
@@ -572,6 +583,51 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
             raise bad(f"y_true, y_pred and loss need one entry per sample ({len(y_true)}, {len(y_pred)}, {len(loss)})", "loss")
         examples.append(Example(bound, y_true, y_pred, [float(v) for v in loss], line))
     return tuple(examples)
+
+
+def example_problem(y_true: Any, y_pred: Any) -> str | None:
+    """What makes an example's arrays unusable (ragged, too large), or None: checked without numpy, in
+    bounded time, before anything converts them. """
+    for key, value in (("y_true", y_true), ("y_pred", y_pred)):
+        if not isinstance(value, list):
+            return f"`{key}` must be a list of rows, one per sample"
+        if len(value) > MAX_EXAMPLE_SAMPLES:
+            return f"`{key}` has {len(value)} samples; an example holds at most {MAX_EXAMPLE_SAMPLES}"
+        shape, count, problem = _shape(value)
+        if problem:
+            return f"`{key}` {problem}"
+        if len(shape) > MAX_EXAMPLE_RANK:
+            return f"`{key}` has {len(shape)} axes; at most {MAX_EXAMPLE_RANK}"
+        if count > MAX_EXAMPLE_VALUES:
+            return f"`{key}` holds {count} numbers; an example holds at most {MAX_EXAMPLE_VALUES}"
+        if len(shape) > 1 and shape[-1] > MAX_WIDTH:
+            return f"`{key}` rows have {shape[-1]} values; at most {MAX_WIDTH} (classes or outputs)"
+    return None
+
+
+def _shape(value: Any) -> tuple[tuple[int, ...], int, str | None]:
+    """Shape of a nested list of numbers, with an explicit stack (no recursion on hostile nesting)."""
+    shape: list[int] = []
+    level = [value]
+    count = 0
+    while True:
+        lists = [isinstance(v, list) for v in level]
+        if not any(lists):
+            if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in level):
+                return (), 0, "must be a non-empty (nested) list of numbers, one row per sample"
+            return tuple(shape), count or len(level), None
+        if not all(lists):
+            return (), 0, "mixes numbers and lists: every row needs the same length"
+        widths = {len(v) for v in level}
+        if len(widths) != 1:
+            return (), 0, f"is ragged: rows of lengths {sorted(widths)[:5]}"
+        shape.append(widths.pop())
+        if len(shape) > MAX_EXAMPLE_RANK:
+            return tuple(shape), 0, None
+        level = [item for v in level for item in v]
+        count = len(level)
+        if count > MAX_EXAMPLE_VALUES:
+            return tuple(shape), count, None
 
 
 def _is_numeric_array(value: Any) -> bool:

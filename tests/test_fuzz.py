@@ -20,19 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings  # the test extra: pip install -e ".[test]"
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context, event as _event
 
-pytest.importorskip("hypothesis", reason="the fuzz tests need hypothesis: pip install -e '.[test]'")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.control import currently_in_test_context, event as _event  # noqa: E402
-
-from scaffold import domains  # noqa: E402
-from scaffold.emit import numpy as numpy_emit  # noqa: E402
-from scaffold.errors import SpecError  # noqa: E402
-from scaffold.formula import FUNCTIONS, Program, compile_formula  # noqa: E402
-from scaffold.paths import builtin_losses_dir  # noqa: E402
-from scaffold.spec import TASKS, LossSpec, Param, load_spec, parse_spec  # noqa: E402
+from scaffold import domains
+from scaffold.emit import numpy as numpy_emit
+from scaffold.errors import SpecError
+from scaffold.formula import FUNCTIONS, Program, compile_formula
+from scaffold.paths import builtin_losses_dir
+from scaffold.spec import TASKS, LossSpec, Param, load_spec, parse_spec
 
 _COMMON = dict(database=None, deadline=timedelta(seconds=3), print_blob=False, derandomize=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -6,6 +6,8 @@ numpy errors as "internal error"), hung it, or was silently misread. No TensorFl
 
 from __future__ import annotations
 
+import scaffold.spec as spec_module
+
 import time
 from pathlib import Path
 
@@ -336,24 +338,24 @@ def test_list_parameter_beyond_float32_is_refused_at_bind(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Example arrays (domains.example_problem, for _parse_examples)
+# Example arrays (spec_module.example_problem, for _parse_examples)
 
 
 @pytest.mark.parametrize("y_true, y_pred, fragment", [
     ([[0.0, 1.0], [1.0]], [[0.0, 1.0], [1.0, 0.0]], "ragged"),
     ([[0.0] * (MAX_WIDTH + 1)], [[0.0] * (MAX_WIDTH + 1)], f"at most {MAX_WIDTH}"),
-    ([[0.0]] * (domains.MAX_EXAMPLE_SAMPLES + 1), [[0.0]] * 2, "samples"),
+    ([[0.0]] * (spec_module.MAX_EXAMPLE_SAMPLES + 1), [[0.0]] * 2, "samples"),
     ([[[[[[0.0]]]]]], [[0.0]], "axes"),
     ([[0.0, [1.0]]], [[0.0, 1.0]], "mixes numbers and lists"),
 ])
 def test_example_problem(y_true, y_pred, fragment):
-    assert fragment in domains.example_problem(y_true, y_pred)
+    assert fragment in spec_module.example_problem(y_true, y_pred)
 
 
 def test_example_problem_accepts_builtin_examples():
     for path in sorted(builtin_losses_dir().glob("*.toml")):
         for example in load_spec(path).examples:
-            assert domains.example_problem(example.y_true, example.y_pred) is None
+            assert spec_module.example_problem(example.y_true, example.y_pred) is None
 
 
 def test_evaluator_values_match_for_builtins_after_the_float64_scalars():
@@ -365,3 +367,11 @@ def test_evaluator_values_match_for_builtins_after_the_float64_scalars():
         for example in spec.examples:
             got = numpy_emit.evaluate(spec, example.y_true, example.y_pred, example.params)
             assert np.allclose(got, example.loss, rtol=1e-6, atol=1e-9), path
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_deeply_nested_toml_is_a_spec_error(tmp_path, depth):
+    path = tmp_path / "deep.toml"
+    path.write_text('name = "deep"\nexamples = ' + "[" * depth + "]" * depth + "\n")
+    with pytest.raises(SpecError):
+        spec_module.load_spec(path)
