@@ -1,5 +1,6 @@
-"""End to end: `lossgen new` for every built-in kind, then every generated test suite in ONE
-pytest process (TensorFlow starts once for all of them), then `black --check` on the output."""
+"""End to end: `lossgen new` for every built-in kind, then every generated test suite on each Keras
+backend (TensorFlow, JAX, PyTorch), each backend in ONE pytest process for all of them (it starts
+once), then `black --check` on the output."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from scaffold.cli import cli
 
 pytestmark = pytest.mark.e2e
 KINDS = load_catalog().names()
+BACKENDS = ("tensorflow", "jax", "torch")
 # Non-default values: examples must still use spec defaults, logits paths must be exercised.
 VARIANTS = {
     "weighted_cce --class-weights 1,2,5 --from-logits": ["--class-weights", "1,2,5", "--from-logits"],
@@ -46,16 +48,29 @@ def projects(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def reports(projects) -> dict[str, check.TestReport]:
-    results = check.run_python_tests(list(projects.values()))
-    return dict(zip(projects, results))
+def backend_reports(projects):
+    """backend -> {kind: report}; each backend's run covers every project, and runs once."""
+    runs: dict[str, dict[str, check.TestReport]] = {}
+
+    def reports_on(backend: str) -> dict[str, check.TestReport]:
+        if backend not in runs:
+            runs[backend] = dict(zip(projects, check.run_python_tests(list(projects.values()), backend=backend)))
+        return runs[backend]
+
+    return reports_on
 
 
+@pytest.fixture(scope="module")
+def reports(backend_reports) -> dict[str, check.TestReport]:
+    return backend_reports("tensorflow")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", KINDS + list(VARIANTS))
-def test_generated_project_tests_pass(kind, reports):
-    report = reports[kind]
-    assert report.ok, f"{kind}: {report.summary()}\n" + "\n".join(report.output[-60:])
-    assert report.skipped == 0, f"{kind}: generated tests must not skip checks"
+def test_generated_project_tests_pass(kind, backend, backend_reports):
+    report = backend_reports(backend)[kind]
+    assert report.ok, f"{kind} on {backend}: {report.summary()}\n" + "\n".join(report.output[-60:])
+    assert report.skipped == 0, f"{kind} on {backend}: generated tests must not skip checks"
 
 
 def test_huber_delta_2_matches_keras_and_reloads(projects, reports):
