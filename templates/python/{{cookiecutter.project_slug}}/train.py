@@ -89,14 +89,19 @@ def train(epochs=10, seed=0, verbose=0):
     return history.history["loss"]
 
 
-def plot(losses, path):
+def pyplot():
+    """matplotlib's pyplot, or a clear exit naming the extra that installs it."""
     try:
         import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("--plot needs matplotlib: pip install matplotlib") from None
+        raise SystemExit('--plot needs matplotlib: pip install -e ".[plot]"') from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(losses, path, plt):
     figure, axes = plt.subplots()
     axes.plot(range(1, len(losses) + 1), losses, marker="o")
     axes.set(xlabel="epoch", ylabel="training loss", title="{{ cookiecutter.class_name }}")
@@ -110,11 +115,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plot", metavar="PNG", help="save a plot of the loss curve")
     args = parser.parse_args(argv)
+    plt = pyplot() if args.plot else None  # before training: a missing extra should not cost a run
     losses = train(args.epochs, args.seed)
     for epoch, value in enumerate(losses, start=1):
         print(f"epoch {epoch:3d}  loss {value:.6f}")
     if args.plot:
-        plot(losses, args.plot)
+        plot(losses, args.plot, plt)
 
 
 if __name__ == "__main__":

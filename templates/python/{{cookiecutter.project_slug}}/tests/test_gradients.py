@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from backend import FLOAT64_IS_EXACT, as_float64, values_and_gradient
-from cases import PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
-from reference import reference_loss
 from {{ cookiecutter.package }} import {{ cookiecutter.function_name }}
+
+from .backend import FLOAT64_IS_EXACT, as_float64, values_and_gradient
+from .cases import PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
+from .reference import reference_loss
 
 STEP = 1e-6
 

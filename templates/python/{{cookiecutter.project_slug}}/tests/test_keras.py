@@ -5,8 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from cases import {% if cookiecutter._loss.has_invalid_params %}INVALID_PARAMS, {% endif %}PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}
+
+from .cases import {% if cookiecutter._loss.has_invalid_params %}INVALID_PARAMS, {% endif %}PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
 
 
 def per_sample():

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from keras import ops
 
-from backend import as_float64, values_and_gradient
-from cases import EXTREMES, PARAMS
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
+
+from .backend import as_float64, values_and_gradient
+from .cases import EXTREMES, PARAMS
 
 DTYPES = ["float32", "float16", "bfloat16"]
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from backend import FLOAT64_RESULT_DTYPES
-from cases import EXAMPLES, PARAMS, RANDOM_LOSS, RANDOM_Y_PRED, RANDOM_Y_TRUE
-from reference import reference_loss
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
+
+from .backend import FLOAT64_RESULT_DTYPES
+from .cases import EXAMPLES, PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
+from .reference import reference_loss
 
 
 def as_float64(values):

@@ -1,0 +1,1 @@
+"""Tests of the generated loss: values, gradients, stability, Keras integration, training."""
