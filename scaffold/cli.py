@@ -534,27 +534,34 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
     from scaffold import update
 
     overrides = {name: value for name, value in given.items() if value is not None}
-    plan = update.prepare(project, tuple(catalogs), overrides, force=force)
-    _say_update(plan)
-    if show_diff:
-        click.echo("".join(update.diff(plan)), nl=False)
+    # every project of a pair is planned before anything is written: a bad one stops both
+    plans = [update.prepare(path, tuple(catalogs), overrides, force=force) for path in update.projects_in(project)]
+    for plan in plans:
+        _say_update(plan)
+        if show_diff:
+            click.echo("".join(update.diff(plan)), nl=False)
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return
-    if not plan.changes and not plan.inputs.params and not plan.inputs.spec_changed \
-            and not plan.inputs.version_changed:
-        click.echo("Up to date: nothing to change.")
-        return
-    update.apply(plan, format_code=not no_format)
-    written = sum(change.writes or change.action == "removed" for change in plan.changes)
-    click.echo(f"Updated {project}: {written} file(s) changed; the record now holds the current spec and answers.")
-    if plan.conflicts:
-        click.echo(f"Conflicts in {', '.join(plan.conflicts)}: resolve the <<<<<<< markers, then run the tests.")
+    changed, conflicts = {}, []
+    for plan in plans:
+        if plan.writes_nothing:
+            click.echo(f"{plan.project}: up to date: nothing to change.")
+            continue
+        update.apply(plan, format_code=not no_format)
+        written = sum(change.writes or change.action == "removed" for change in plan.changes)
+        click.echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current spec "
+                   "and answers.")
+        conflicts += [f"{plan.project / path}" for path in plan.conflicts]
+        if written:
+            changed[plan.record["target"]] = plan.project.resolve()
+    if conflicts:
+        click.echo(f"Conflicts in {', '.join(conflicts)}: resolve the <<<<<<< markers, then run the tests.")
         ctx.exit(EXIT_TESTS_FAILED)
-    if no_test or not any(change.writes or change.action == "removed" for change in plan.changes):
+    if no_test or not changed:
         click.echo("Tests not run." if no_test else "No file changed: tests not run.")
         return
-    _test_and_report(ctx, {plan.record["target"]: project.resolve()}, render_names(plan.record["name"]))
+    _test_and_report(ctx, changed, render_names(plans[0].record["name"]))
 
 
 def render_names(name: str):
@@ -597,7 +604,7 @@ def check_command(projects, catalogs):
     from scaffold import update
 
     outdated = 0
-    for project in projects or (Path("."),):
+    for project in [path for given in projects or (Path("."),) for path in update.projects_in(given)]:
         plan = update.prepare(project, tuple(catalogs))
         if plan.up_to_date:
             click.echo(f"{project}: up to date")

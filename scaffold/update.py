@@ -76,7 +76,22 @@ class Update:
 
     @property
     def up_to_date(self) -> bool:
+        """Nothing for `check` to report (a new lossgen version that renders the same is no update)."""
         return not self.changes and not self.inputs.spec_changed and not self.inputs.params
+
+    @property
+    def writes_nothing(self) -> bool:
+        """Not even the record changes: the files, the spec, the answers and lossgen are as recorded."""
+        return self.up_to_date and not self.inputs.version_changed
+
+
+def projects_in(path: Path) -> list[Path]:
+    """A project, or the two of a `--target both` pair (`huber-loss/python`, `huber-loss/r`)."""
+    path = Path(path)
+    if os.path.lexists(path / RECORD):
+        return [path]
+    pair = [path / target for target in ("python", "r") if (path / target / RECORD).is_file()]
+    return pair or [path]  # read_record says what is wrong with it
 
 
 def find_spec(record: dict[str, Any], project: Path, catalogs: tuple[str, ...]) -> LossSpec:
@@ -220,6 +235,7 @@ def apply(update: Update, format_code: bool = True) -> None:
                                                update.record["name"], files, project, update.given,
                                                update.about),
                                   encoding="utf-8")
+        install.pause("staged")
         install.commit(tree, [c.path for c in writes], removes, project)
 
 

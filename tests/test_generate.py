@@ -69,4 +69,4 @@ def test_update_refuses_what_is_not_a_project_and_follows_a_renamed_one(tmp_path
     (tmp_path / "mse-loss").rename(tmp_path / "renamed")
     capsys.readouterr()
     assert run("update", str(tmp_path / "renamed"), "--no-test") == 0  # the record, not the name, says what it is
-    assert "Up to date: nothing to change." in capsys.readouterr().out
+    assert "up to date: nothing to change." in capsys.readouterr().out

@@ -160,7 +160,7 @@ def test_update_keeps_edits_when_lossgen_has_nothing_new(git_project, capsys):
     before = snapshot(git_project)
     capsys.readouterr()
     assert run("update", str(git_project), "--no-test") == 0
-    assert "Up to date: nothing to change." in capsys.readouterr().out
+    assert "up to date: nothing to change." in capsys.readouterr().out
     assert snapshot(git_project) == before
 
 

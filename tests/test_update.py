@@ -7,9 +7,12 @@ changed before touching anything, and leave .git alone. check says whether an up
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tomllib
 import uuid
 from pathlib import Path
@@ -252,3 +255,43 @@ def test_the_updated_project_passes_its_tests_with_the_users_own(team, tmp_path,
     assert run("update", str(project)) == 0
     out = capsys.readouterr().out
     assert "40 passed, 0 failed" in out or ", 0 failed" in out.splitlines()[-2], out[-2000:]
+
+
+def test_a_both_pair_is_checked_and_updated_together(team, tmp_path, capsys):
+    assert run("new", "--catalog", "team", "--kind", "asym_mse", "--target", "both", "--no-input", "--no-test") == 0
+    pair = tmp_path / "asym-mse-loss"
+    assert run("check", str(pair)) == 0
+    change_default(team)
+    capsys.readouterr()
+    assert run("check", str(pair)) == 1
+    out = capsys.readouterr().out
+    assert f"{pair / 'python'}: an update is available" in out and f"{pair / 'r'}: an update is available" in out
+    assert run("update", str(pair), "--no-test") == 0
+    assert "alpha=4.0):" in (pair / "python" / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha = 4" in (pair / "r" / "R" / "loss.R").read_text()
+    assert run("check", str(pair)) == 0
+
+
+def start_update(project: Path, pause: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import sys; from scaffold.cli import main; sys.exit(main())",
+                             "update", str(project), "--no-test"], env={**os.environ, "LOSSGEN_TEST_PAUSE": pause},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("point, updated", [("staged", False), ("commit:1", True)])
+def test_an_interrupted_update_leaves_the_old_tree_or_the_new_one(team, tmp_path, point, updated):
+    project = committed_project(tmp_path)
+    before = snapshot(project)
+    change_default(team)
+    process = start_update(project, point)
+    line = process.stderr.readline()
+    assert line.startswith(f"LOSSGEN_TEST_PAUSE {point.split(':')[0]} "), line + process.stderr.read()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and err == "Interrupted\n"
+    if updated:  # the interrupt waited for the commit: every file and the record are new
+        assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+        assert run("check", str(project)) == 0
+    else:
+        assert snapshot(project) == before
+    assert not list(tmp_path.glob(".lossgen-staging*"))
