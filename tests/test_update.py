@@ -103,7 +103,7 @@ def test_an_edit_on_the_changed_line_is_a_conflict_and_nothing_is_lost(team, tmp
     capsys.readouterr()
     assert run("update", str(project), "--no-test") == 1
     out = capsys.readouterr().out
-    assert re.search(r"^  conflict +asym_mse_loss/loss\.py$", out, re.M) and "Conflicts in asym_mse_loss/loss.py" in out
+    assert re.search(r"^  conflict +asym_mse_loss/loss\.py$", out, re.M) and f"Conflicts in {project / 'asym_mse_loss/loss.py'}" in out
     text = loss.read_text()
     assert "<<<<<<< yours (asym_mse_loss/loss.py)" in text and ">>>>>>> lossgen update" in text
     assert "alpha=2.5):  # tuned" in text and "alpha=4.0):" in text
