@@ -295,3 +295,16 @@ def test_an_interrupted_update_leaves_the_old_tree_or_the_new_one(team, tmp_path
     else:
         assert snapshot(project) == before
     assert not list(tmp_path.glob(".lossgen-staging*"))
+
+
+def test_a_spec_from_lossgen_path_is_found_again(tmp_path, monkeypatch, capsys):
+    shutil.copytree(TEAM, tmp_path / "shared-catalog")
+    monkeypatch.setenv("LOSSGEN_PATH", str(tmp_path / "shared-catalog"))
+    monkeypatch.chdir(tmp_path)
+    assert run("new", "--kind", "asym_mse", "--no-input", "--no-test") == 0
+    project = tmp_path / "asym-mse-loss"
+    assert tomllib.loads((project / ".lossgen.toml").read_text())["spec_origin"] == "LOSSGEN_PATH"
+    change_default(tmp_path / "shared-catalog")
+    assert run("check", str(project)) == 1
+    assert run("update", str(project), "--no-test") == 0
+    assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
