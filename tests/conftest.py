@@ -16,3 +16,21 @@ def r_available():
     if missing and not os.environ.get("LOSSGEN_REQUIRE_R"):
         pytest.skip(f"R tests cannot run here: {missing} (set LOSSGEN_REQUIRE_R=1 to fail instead)")
     assert not missing, missing
+
+
+@pytest.fixture
+def isolated_cwd(tmp_path, monkeypatch):
+    """An empty working directory, and no team catalogs or debug switch from the environment."""
+    monkeypatch.delenv("LOSSGEN_PATH", raising=False)
+    monkeypatch.delenv("LOSSGEN_DEBUG", raising=False)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def assert_usage_error(code: int, err: str, fragment: str) -> None:
+    """Exit code 2 and one line on stderr naming what was wrong; never a traceback or internal error."""
+    assert code == 2, err
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "internal error" not in err and fragment in err, err

@@ -26,14 +26,7 @@ def runner():
     return CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    # no team catalogs from the environment or a pyproject.toml above the working directory
-    monkeypatch.delenv("LOSSGEN_PATH", raising=False)
-    monkeypatch.delenv("LOSSGEN_DEBUG", raising=False)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
+pytestmark = pytest.mark.usefixtures("isolated_cwd")  # no team catalogs from the environment or a pyproject.toml
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:

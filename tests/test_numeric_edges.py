@@ -18,6 +18,7 @@ from scaffold import domains
 from scaffold.cli import main
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import SpecError
+from tests.conftest import assert_usage_error
 from scaffold.formula import (
     MAX_DEPTH,
     MAX_FORMULA_CHARS,
@@ -64,24 +65,12 @@ def refused(path: Path) -> SpecError:
     return info.value
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.delenv("LOSSGEN_PATH", raising=False)
-    monkeypatch.delenv("LOSSGEN_DEBUG", raising=False)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
+pytestmark = pytest.mark.usefixtures("isolated_cwd")
 
 
 def run_main(capsys, *args: str) -> tuple[int, str]:
     code = main(list(args))
     return code, capsys.readouterr().err
-
-
-def assert_usage_error(code: int, err: str, fragment: str) -> None:
-    assert code == 2, err
-    assert err.startswith("Error: ") and err.count("\n") == 1, err
-    assert "internal error" not in err and fragment in err, err
 
 
 # ---------------------------------------------------------------------------------------------

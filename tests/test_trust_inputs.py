@@ -12,31 +12,21 @@ import pytest
 from scaffold import cli as cli_module
 from scaffold.catalog import load_catalog
 from scaffold.errors import SpecError
+from tests.conftest import assert_usage_error
 
 TEAM = Path(__file__).parent / "data" / "team"
 ASYM = (TEAM / "asym_mse.toml").read_text()
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    monkeypatch.delenv("LOSSGEN_PATH", raising=False)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
+def clean_env(isolated_cwd):
+    return isolated_cwd
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
     code = cli_module.main(list(args))
     err = capsys.readouterr().err
     return code, err
-
-
-def assert_usage_error(code: int, err: str, fragment: str) -> None:
-    assert code == 2, err
-    assert err.startswith("Error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert fragment in err, err
 
 
 @pytest.mark.parametrize("args, fragment", [
