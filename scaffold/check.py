@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from scaffold.pytest_group import RESULT_MARKER
 
@@ -51,6 +53,33 @@ class TestReport:
         return text
 
 
+# TensorFlow's C++ start-up lines (absl, oneDNN, the CUDA stub, CPU features): no environment variable
+# silences them in TF 2.21. They stay in the report's output; they are not echoed to the user.
+NATIVE_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] "
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)")
+
+
+def is_native_startup_noise(line: str) -> bool:
+    return bool(NATIVE_STARTUP_NOISE.match(line))
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the duration (Python-level errors still raise normally)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -> tuple[int, list[str]]:
     """Run the test runner in a process group of its own, echoing its output; whatever ends lossgen
     early (an interrupt, an error) stops the whole group, so no pytest, Rscript or reticulate is left."""
@@ -61,7 +90,7 @@ def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -
     try:
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
-            if echo and not line.startswith(RESULT_MARKER):
+            if echo and not line.startswith(RESULT_MARKER) and not is_native_startup_noise(line):
                 echo(line.rstrip("\n"))
         return process.wait(), lines
     finally:

@@ -9,18 +9,16 @@ matplotlib is optional (`pip install "lossgen[plot]"`): without it there is no p
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from scaffold import domains
+from scaffold.check import native_stderr_silenced
 from scaffold.emit import numpy as numpy_emit
 from scaffold.spec import LossSpec
 
@@ -128,7 +126,7 @@ def keras_curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> np.ndar
     """The named Keras built-in along the sweep, or None when Keras is not importable."""
     if spec.reference is None or importlib.util.find_spec("keras") is None:
         return None
-    with _native_stderr_silenced():  # TensorFlow's C++ start-up lines are not for this picture's user
+    with native_stderr_silenced():  # TensorFlow's C++ start-up lines are not for this picture's user
         import keras
 
         builtin = getattr(keras.losses, spec.reference.cls)(**spec.reference.bind(values), reduction=None,
@@ -136,19 +134,6 @@ def keras_curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> np.ndar
         return np.asarray(builtin(sweep.y_true, sweep.y_pred), dtype=np.float64)
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """File descriptor 2 to /dev/null for the duration (Python-level errors still raise normally)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = True) -> Path:

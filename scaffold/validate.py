@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from scaffold import domains
+from scaffold.check import native_stderr_silenced
 from scaffold.catalog import spec_files
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import SpecError, UsageError
@@ -63,7 +64,8 @@ def validate_file(path: Path, quick: bool) -> tuple[LossSpec | None, list[Proble
         return None, [_internal(str(path), exc)]
     problems = _gather(quick_checks(spec), spec)
     if not quick and not problems:
-        problems += _gather(keras_checks(spec), spec)
+        with native_stderr_silenced():  # TensorFlow's C++ start-up lines; problems are reported as lines
+            problems += _gather(keras_checks(spec), spec)
     unique = list(dict.fromkeys(problems))  # one formula error met by every example is one problem
     return spec, unique
 

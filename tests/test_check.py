@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from scaffold import check
 from scaffold import cli as cli_module
 from scaffold.pytest_group import RESULT_MARKER
@@ -47,3 +53,26 @@ def test_shell_completion_offers_kind_names():
     result = subprocess.run([sys.executable, "-c", "from scaffold.cli import main; main()"], env=env,
                             capture_output=True, text=True)
     assert result.stdout.split() == ["plain,sparse_categorical_crossentropy", "plain,sparse_focal"]
+
+
+@pytest.mark.parametrize("line, noise", [
+    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
+    ("I0000 00:00:1795469510.816458   11643 port.cc:153] oneDNN custom operations are on.", True),
+    ("E0000 00:00:1795469514.784497   11643 cuda_platform.cc:52] failed call to cuInit: INTERNAL", True),
+    ("To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
+     "appropriate compiler flags.", True),
+    ("42 passed in 6.74s", False),
+    ("E       AssertionError: values differ", False),
+    ("[ FAIL 1 | WARN 0 | SKIP 0 | PASS 54 ]", False),
+])
+def test_tensorflow_startup_lines_are_not_echoed(line, noise):
+    assert check.is_native_startup_noise(line) is noise
+
+
+@pytest.mark.e2e
+def test_full_validate_prints_no_tensorflow_startup_lines():
+    spec = Path(__file__).parent / "data" / "team" / "asym_mse.toml"
+    result = subprocess.run([sys.executable, "-c", "import sys; from scaffold.cli import main; sys.exit(main())",
+                             "validate", str(spec)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.endswith("1 spec(s) checked, 0 problem(s)\n")
