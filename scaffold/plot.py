@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,8 +166,10 @@ def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = 
         axes.grid(True, alpha=0.3)
         _clip_view(axes)
     value_axes.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    with warnings.catch_warnings():  # a title in a script DejaVu lacks draws boxes, not warnings
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.tight_layout()
+        figure.savefig(path, dpi=DPI, metadata={"Software": None})
     plt.close(figure)
     return path
 

@@ -14,7 +14,6 @@ Inputs that once found bugs stay as explicit tests in tests/test_numeric_edges.p
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -242,14 +241,16 @@ def test_parse_mutated_builtin_specs(mutated):
     _parses(text, name)
 
 
-_BYTES_DIR = Path(tempfile.mkdtemp(prefix="lossgen-fuzz-"))
+@pytest.fixture(scope="module")
+def bytes_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz-bytes")
 
 
 @FAST
 @given(st.binary(max_size=400), st.sampled_from(BUILTIN_SPECS), st.integers(0, 2000))
-def test_load_spec_with_random_bytes(noise, builtin, at):
+def test_load_spec_with_random_bytes(bytes_dir, noise, builtin, at):
     raw = builtin.read_bytes()
-    path = _BYTES_DIR / builtin.name
+    path = bytes_dir / builtin.name
     path.write_bytes(raw[:at] + noise + raw[at:])
     try:
         load_spec(path, origin="fuzz")
