@@ -40,6 +40,9 @@ def test_one_python_requirement_everywhere(tmp_path):
     project = generate(tmp_path)
     generated = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     assert generated["requires-python"] == own
+    assert cli_module.main(["new", "--kind", "huber", "--target", "r", "--no-input", "--no-test",
+                            "-o", str(tmp_path)]) == 0
+    assert f"Python (>= {PYTHON_REQUIRES})" in (tmp_path / "huberloss" / "DESCRIPTION").read_text()
 
 
 def test_pyproject_carries_readme_license_and_authors(tmp_path):
