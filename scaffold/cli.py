@@ -156,7 +156,9 @@ class KindCommand(click.Command):
             from scaffold import update
             from scaffold.record import read_record
 
-            project = Path(_first_positional(args) or ".")
+            # PROJECT is optional and kind options take values: the first argument that is a directory
+            candidates = [Path(arg) for arg in args if not arg.startswith("-")]
+            project = next((path for path in candidates if path.is_dir()), Path("."))
             try:
                 return update.find_spec(read_record(project), project, tuple(catalogs))
             except LossgenError:

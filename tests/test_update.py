@@ -308,3 +308,11 @@ def test_a_spec_from_lossgen_path_is_found_again(tmp_path, monkeypatch, capsys):
     assert run("check", str(project)) == 1
     assert run("update", str(project), "--no-test") == 0
     assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+
+
+def test_parameters_without_a_project_argument_update_the_current_directory(team, tmp_path, monkeypatch, capsys):
+    project = committed_project(tmp_path)
+    monkeypatch.chdir(project)
+    capsys.readouterr()
+    assert run("update", "--alpha", "5", "--no-test") == 0, capsys.readouterr().err  # "5" is a value, not PROJECT
+    assert "alpha=5.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
