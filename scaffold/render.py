@@ -238,14 +238,11 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
     def r_params(params: dict[str, Any]) -> dict[str, Any]:
         return {n: r_emit.r_value(spec, n, v) for n, v in params.items()}
 
-    def r_args(params: dict[str, Any]) -> _RCall:  # parameter values as R source: 3L, TRUE, c(1.0, 2.0)
-        return _RCall("list", [(n, _RAtom(r_emit.literal(spec.params[n], v))) for n, v in r_params(params).items()])
-
     r_values = r_params(values)
     indexes = r_emit.index_params(spec)
     cases = {
-        "params": r_args(values),
-        "examples": [{"params": r_args(e["params"]), **{k: e[k] for k in ("y_true", "y_pred", "loss")}}
+        "params": r_values,
+        "examples": [{"params": r_params(e["params"]), **{k: e[k] for k in ("y_true", "y_pred", "loss")}}
                      for e in data["EXAMPLES"]],
         "random_y_true": data["RANDOM_Y_TRUE"], "random_y_pred": data["RANDOM_Y_PRED"],
         "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
@@ -282,7 +279,8 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
         "r_check_helpers": checks,
         "r_uses_last_dim": r_emit.uses_last_dim(spec),
         "r_signature": ", ".join(signature),
-        "r_params_list": _r_layout(r_args(values), "loss_params <- "),
+        "r_params_list": _r_layout(_RCall("list", [(n, _RAtom(r_emit.literal(spec.params[n], v)))
+                                                   for n, v in r_values.items()]), "loss_params <- "),
         "r_definition": _r_definition(names.r_function, signature),
         "r_cases": "\n".join(lines),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds, wrapped alike
@@ -440,8 +438,6 @@ class _RCall:
 def _r_tree(value: Any) -> Any:
     """Test data as an R call tree: lists of examples become R lists, 2-D data row-major matrices
     and deeper data arrays with numpy's shape (so reticulate hands Python the same array)."""
-    if isinstance(value, (_RAtom, _RCall)):  # already R source
-        return value
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return _RCall("list", [(None, _r_tree(v)) for v in value])
     if isinstance(value, dict):
