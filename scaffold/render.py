@@ -258,11 +258,8 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
     lines.append(_r_layout(_RCall("list", [(None, i) for i in extra]), "invalid_params_r <- "))
     signature = [f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in r_values.items()]
     first = data["EXAMPLES"][0]
-    example_args = [(p, _RAtom(r_emit.literal(spec.params[p], v))) for p, v in r_params(first["params"]).items()]
-    # the spec's first example as R code, laid out for roxygen's `#'   ` (README and Rd use it too)
-    example = [_r_layout(_RCall(names.r_function, example_args), "loss <- ", width=R_WIDTH - 5),
-               _r_layout(_r_tree(first["y_true"]), "y_true <- ", width=R_WIDTH - 5),
-               _r_layout(_r_tree(first["y_pred"]), "y_pred <- ", width=R_WIDTH - 5)]
+    example_args = ", ".join(f"{p} = {r_emit.literal(spec.params[p], v)}"
+                             for p, v in r_params(first["params"]).items())
     formula = _formula_text(spec)
     usage = ", ".join(f"{p} = {r_emit.deparse_literal(spec.params[p], v)}" for p, v in r_values.items())
     help_text = {}
@@ -277,27 +274,27 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
         "r_body": r_emit.function_body(spec),
         "r_checks": r_emit.param_checks(spec),
         "r_check_helpers": checks,
+        "r_checks_file": "checks.R" if checks else "",  # no file at all for a loss without parameters
         "r_uses_last_dim": r_emit.uses_last_dim(spec),
         "r_signature": ", ".join(signature),
-        "r_params_list": _r_layout(_RCall("list", [(n, _RAtom(r_emit.literal(spec.params[n], v)))
-                                                   for n, v in r_values.items()]), "loss_params <- "),
         "r_definition": _r_definition(names.r_function, signature),
         "r_cases": "\n".join(lines),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds, wrapped alike
         "r_title": sinks.roxygen_text(" ".join(spec.title.split())),
         "r_summary": sinks.roxygen_lines(_r_wrap(spec.summary)),
         "r_description": sinks.roxygen_lines(_r_wrap(spec.description)) if spec.description else "",
-        "r_formula": sinks.roxygen_lines(_r_wrap(formula, hanging="    ")),
+        "r_formula": sinks.roxygen_lines(formula),
         "r_params_doc": [{"name": n, "roxygen": _r_roxygen_param(n, t), "rd": sinks.rd_text(_r_param_wrap(n, t))}
                          for n, t in help_text.items()],
         "rd_title": sinks.rd_line(spec.title),
         "rd_summary": sinks.rd_text(_r_wrap(spec.summary)),
         "rd_description": sinks.rd_text(_r_wrap(spec.description)),
-        "rd_formula": sinks.rd_text(_r_wrap(formula, hanging="    ")),
-        "r_example_code": "\n".join(example),
-        "r_example_roxygen": "\n".join("#'   " + line for line in "\n".join(example).split("\n")),
-        "rd_example_code": "\n".join("  " + line for line in sinks.rd_code("\n".join(example)).split("\n")),
+        "rd_formula": sinks.rd_text(formula),
+        "r_example_call": f"{names.r_function}({example_args})",
+        "rd_example_call": sinks.rd_code(f"{names.r_function}({example_args})"),
         "rd_usage": sinks.rd_code(f"{names.r_function}({usage})"),
+        "r_example_y_true": _r_nested(first["y_true"]),
+        "r_example_y_pred": _r_nested(first["y_pred"]),
         "r_example_loss": ", ".join(repr(float(v)) for v in first["loss"]),
         "r_dcf_title": sinks.dcf_text(r_emit.title_case(spec.title)),
         "r_dcf_description": sinks.dcf_text(f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
@@ -305,8 +302,7 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
                                             f"lossgen from the '{spec.name}' spec."),
         "r_params_md": [{"name": p.name, "r_md": sinks.markdown_code_span(r_emit.literal(p, r_values[p.name])),
                          "allowed_md": sinks.markdown_cell(r_emit.r_allowed(p, p.name in indexes)),
-                         "help_md": sinks.markdown_cell(p.help + (" Counted from 1, as R counts."
-                                                                  if p.name in indexes else ""))}
+                         "help_md": sinks.markdown_cell(p.help)}
                         for p in spec.params.values()],
         **_r_about(names, shared),
     }
@@ -382,40 +378,31 @@ def _r_definition(function: str, signature: list[str]) -> str:
     return (",\n" + " " * len(head)).join([head + signature[0], *signature[1:]]) + ") {"
 
 
-def _r_wrap(text: str, width: int = R_WIDTH - 3, hanging: str = "") -> str:
-    """Lines longer than a roxygen comment line can hold (`#' ` + text, escaped), wrapped at spaces
-    (their continuation lines indented as the line, plus `hanging`); shorter lines, blank lines and
-    the text's own line breaks are kept."""
+def _r_wrap(text: str, width: int = R_WIDTH - 3) -> str:
+    """Lines longer than a roxygen comment line can hold (`#' ` + text), wrapped at spaces; shorter
+    lines, blank lines and the text's own line breaks are kept."""
+    import textwrap
+
     out = []
     for line in text.split("\n"):
-        out += _wrap_escaped(line, width, line[:len(line) - len(line.lstrip())] + hanging)
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent, break_long_words=False,
+                             break_on_hyphens=False) or [line]
     return "\n".join(out)
-
-
-def _wrap_escaped(line: str, width: int, indent: str = "", first: int | None = None) -> list[str]:
-    """One line as lines of at most `width` characters once escaped for roxygen (`%` and braces
-    gain a backslash, `@` doubles; the first line may have `first` instead), split at spaces only."""
-    def size(text: str) -> int:
-        return len(sinks.roxygen_text(text))
-
-    limit = width if first is None else first
-    if size(line) <= limit:
-        return [line]
-    lines, current = [], ""
-    for word in line.split():
-        candidate = f"{current} {word}" if current else (indent if lines else line[:len(line) - len(line.lstrip())]) + word
-        if current and size(candidate) > limit:
-            lines.append(current)
-            current, limit = indent + word, width
-        else:
-            current = candidate
-    return lines + [current]
 
 
 def _r_param_wrap(name: str, text: str) -> str:
     """A parameter's description as wrapped lines: the first after `#' @param NAME `, the others
     after `#'   ` (roxygen2 keeps these line breaks in the Rd file)."""
-    return "\n".join(_wrap_escaped(text, R_WIDTH - 5, first=R_WIDTH - len(f"#' @param {name} ")))
+    import textwrap
+
+    first = R_WIDTH - len(f"#' @param {name} ")
+    lines = textwrap.wrap(text, first, break_long_words=False, break_on_hyphens=False) or [text]
+    rest = textwrap.wrap(" ".join(lines[1:]), R_WIDTH - 5, break_long_words=False, break_on_hyphens=False)
+    return "\n".join([lines[0], *rest])
 
 
 def _r_roxygen_param(name: str, text: str) -> str:
@@ -436,8 +423,7 @@ class _RCall:
 
 
 def _r_tree(value: Any) -> Any:
-    """Test data as an R call tree: lists of examples become R lists, 2-D data row-major matrices
-    and deeper data arrays with numpy's shape (so reticulate hands Python the same array)."""
+    """Test data as an R call tree (see _r_nested for the shapes)."""
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return _RCall("list", [(None, _r_tree(v)) for v in value])
     if isinstance(value, dict):
@@ -464,19 +450,18 @@ def _r_flat(node: Any) -> str:
     return f"{node.function}({args})"
 
 
-def _r_layout(node: Any, prefix: str = "", indent: int = 0, width: int = R_WIDTH) -> str:
-    """R source of `node` after `prefix`, starting `indent` columns in, within `width` (and room for
-    a comma after it): a call that does not fit puts its arguments on lines of their own, and a c()
-    of numbers fills its lines."""
+def _r_layout(node: Any, prefix: str = "", indent: int = 0) -> str:
+    """R source of `node` after `prefix`, within R_WIDTH: a call that does not fit puts its
+    arguments on lines of their own, and a c() of numbers fills its lines."""
     flat = prefix + _r_flat(node)
-    if isinstance(node, _RAtom) or indent + len(flat) + 1 <= width:
+    if isinstance(node, _RAtom) or indent + len(flat) <= R_WIDTH:
         return flat
     inner = " " * (indent + 2)
     if node.function == "c" and all(isinstance(v, _RAtom) and k is None for k, v in node.args):
         rows, row = [], ""
         for _, atom in node.args:
             item = atom.text + ","
-            if row and len(inner) + len(row) + 1 + len(item) > width:
+            if row and len(inner) + len(row) + 1 + len(item) > R_WIDTH:
                 rows.append(row)
                 row = item
             else:
@@ -484,9 +469,32 @@ def _r_layout(node: Any, prefix: str = "", indent: int = 0, width: int = R_WIDTH
         rows.append(row[:-1])
         body = "\n".join(inner + r for r in rows)
     else:
-        parts = [_r_layout(v, f"{k} = " if k else "", indent + 2, width) for k, v in node.args]
+        parts = [_r_layout(v, f"{k} = " if k else "", indent + 2) for k, v in node.args]
         body = ",\n".join(inner + part for part in parts)
     return f"{prefix}{node.function}(\n{body}\n{' ' * indent})"
+
+
+def _r_list(items: list[str]) -> str:
+    """An R list() of already-rendered items, one per line."""
+    return "list(\n  " + ",\n  ".join(items) + "\n)" if items else "list()"
+
+
+def _r_nested(value: Any) -> str:
+    """R source for test data: lists of examples become R lists, 2-D data row-major matrices and
+    deeper data arrays with numpy's shape (so reticulate hands Python the same array)."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return _r_list([_r_nested(v) for v in value])
+    if isinstance(value, dict):
+        return "list(" + ", ".join(f"{k} = {_r_nested(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, (list, np.ndarray)) and len(value) == 0:
+        return "NULL"
+    if isinstance(value, (list, np.ndarray)) and not isinstance(value, str):
+        array = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value
+        if array.ndim > 2:  # R arrays are column-major: fill the reversed shape, then transpose back
+            flat = ", ".join(r_literal(float(x)) for x in array.reshape(-1))
+            dims = ", ".join(f"{n}L" for n in reversed(array.shape))
+            return f"aperm(array(c({flat}), dim = c({dims})))"
+    return r_literal(value)
 
 
 def _formula_text(spec: LossSpec) -> str:
