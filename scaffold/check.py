@@ -37,6 +37,10 @@ class TestReport:
     exit_code: int = 0
     problem: str = ""  # why the tests did not run, and what to do about it
     output: list[str] = field(default_factory=list)
+    # What the counts count: pytest's tests, or testthat's expectations (as testthat's own summary
+    # does), which then run in `tests` test_that() blocks.
+    unit: str = "tests"
+    tests: int = 0
 
     @property
     def ok(self) -> bool:
@@ -45,11 +49,13 @@ class TestReport:
     def summary(self) -> str:
         if not self.ran:
             return f"tests did not run: {self.problem}"
-        text = f"{self.passed} passed, {self.failed} failed"
+        text = f"{self.passed} {self.unit} passed, {self.failed} failed"
         if self.errors:
             text += f", {self.errors} errors"
         if self.skipped:
             text += f", {self.skipped} skipped"
+        if self.tests:
+            text += f" in {self.tests} tests"
         return text
 
 
@@ -171,7 +177,8 @@ def _reports(projects: list[Path], lines: list[str], exit_code: int, runner: str
         else:
             reports.append(TestReport(project, ran=True, passed=data["passed"], failed=data["failed"],
                                       errors=data["errors"], skipped=data["skipped"],
-                                      exit_code=data["exit_code"], output=lines))
+                                      exit_code=data["exit_code"], output=lines,
+                                      unit=data.get("unit", "tests"), tests=data.get("tests", 0)))
     return reports
 
 

@@ -23,9 +23,9 @@ from scaffold import about
 from scaffold.about import DEFAULT_LICENSE, LICENSES
 from scaffold.catalog import Catalog, load_catalog
 from scaffold.errors import LossgenError, SpecError, UsageError
+from scaffold.record import TARGETS
 from scaffold.spec import TASKS, LossSpec, Param
 
-TARGETS = ("python", "r")
 TARGET_CHOICES = (*TARGETS, "both")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the generated Python tests run on
 EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3

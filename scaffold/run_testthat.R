@@ -6,11 +6,12 @@
 # .onLoad() is called there, and tests/testthat runs in that environment. After each package one
 # line reports the counts as JSON after the marker, for scaffold/check.py:
 #
-#   LOSSGEN-RESULT {"project": "/abs/dir", "exit_code": 0, "passed": N, "failed": N, "skipped": N, "errors": N}
+#   LOSSGEN-RESULT {"project": "/abs/dir", "exit_code": 0, "unit": "expectations", "tests": N,
+#                   "passed": N, "failed": N, "skipped": N, "errors": N}
 #
-# A test is one test_that() block: failed if any expectation in it failed, an error if it stopped
-# with an error (code outside test_that() that errors counts as one too), skipped if it was skipped,
-# else passed. The exit status is 0 when every package passed, 1 otherwise.
+# The counts are testthat's own (its PASS / FAIL / SKIP): expectations, in `tests` test_that()
+# blocks. A test that stopped with an error counts one error (code outside test_that() that errors
+# counts one too). The exit status is 0 when every package passed, 1 otherwise.
 
 MARKER <- "LOSSGEN-RESULT "
 
@@ -44,27 +45,27 @@ load_sources <- function(dir) {
   env
 }
 
+NO_RESULTS <- c(tests = 0L, passed = 0L, failed = 0L, skipped = 0L, errors = 0L)
+
 count_results <- function(results) {
-  counts <- c(passed = 0L, failed = 0L, skipped = 0L, errors = 0L)
+  counts <- NO_RESULTS
+  outcomes <- c(expectation_success = "passed", expectation_failure = "failed",
+                expectation_skip = "skipped", expectation_error = "errors")
   for (test in results) {
-    classes <- unlist(lapply(test$results, function(r) class(r)[1L]))
-    outcome <- if (any(classes == "expectation_error")) {
-      "errors"
-    } else if (any(classes == "expectation_failure")) {
-      "failed"
-    } else if (any(classes == "expectation_skip")) {
-      "skipped"
-    } else {
-      "passed"
+    counts[["tests"]] <- counts[["tests"]] + 1L
+    for (result in test$results) {
+      outcome <- outcomes[class(result)[1L]]
+      if (!is.na(outcome)) {
+        counts[[outcome]] <- counts[[outcome]] + 1L
+      }
     }
-    counts[[outcome]] <- counts[[outcome]] + 1L
   }
   counts
 }
 
 run_package <- function(dir) {
   dir <- normalizePath(dir, mustWork = FALSE)
-  counts <- c(passed = 0L, failed = 0L, skipped = 0L, errors = 0L)
+  counts <- NO_RESULTS
   cat(sprintf("\n== %s\n", dir))
   outcome <- tryCatch({
     if (!file.exists(file.path(dir, "DESCRIPTION"))) {
@@ -86,9 +87,11 @@ run_package <- function(dir) {
     counts
   })
   exit_code <- if (outcome[["failed"]] + outcome[["errors"]] > 0L || outcome[["passed"]] == 0L) 1L else 0L
-  cat(sprintf("-> test_that() blocks: %d passing, %d failing, %d skipped, %d with errors\n",
-              outcome[["passed"]], outcome[["failed"]], outcome[["skipped"]], outcome[["errors"]]))
-  cat(MARKER, json_line(c(list(project = dir, exit_code = exit_code), as.list(outcome))), "\n", sep = "")
+  cat(sprintf("-> %d expectations passed, %d failed, %d skipped, %d errors in %d tests\n",
+              outcome[["passed"]], outcome[["failed"]], outcome[["skipped"]], outcome[["errors"]],
+              outcome[["tests"]]))
+  fields <- c(list(project = dir, exit_code = exit_code, unit = "expectations"), as.list(outcome))
+  cat(MARKER, json_line(fields), "\n", sep = "")
   flush(stdout())
   exit_code
 }

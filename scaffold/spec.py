@@ -42,7 +42,8 @@ R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break
 # Names the emitted code itself uses (modules, builtins it calls, R objects it reads): a parameter
 # or formula step with one of these names would shadow them in the generated function.
 EMITTED_CODE_NAMES = ({"ops", "keras", "np", "math", "tf", "jax", "torch", "reticulate", "array", "c",
-                       "length", "stop", "format", "force", "attr", "list", "any", "round"}
+                       "length", "stop", "format", "force", "attr", "list", "any", "round", "dtype",
+                       "last_dim"}
                       | set(dir(builtins)) | set(keyword.kwlist) | set(keyword.softkwlist))
 RESERVED_LOCALS = {*BUILTIN_NAMES, *FUNCTIONS} | R_RESERVED | EMITTED_CODE_NAMES
 RESERVED_PARAMS = {*INPUTS, *RESERVED_LOCALS, "name", "reduction", "dtype", "loss", "self", "config"}

@@ -33,9 +33,17 @@ def test_reports_are_matched_to_projects_and_judged(tmp_path):
     ]
     reports = check._reports([ok, failing, silent], lines, 1, "pytest")
     assert [r.ok for r in reports] == [True, False, False]
-    assert reports[0].summary() == "3 passed, 0 failed"
-    assert reports[1].summary() == "2 passed, 1 failed"
+    assert reports[0].summary() == "3 tests passed, 0 failed"
+    assert reports[1].summary() == "2 tests passed, 1 failed"
     assert not reports[2].ran and reports[2].summary().startswith("tests did not run: pytest stopped")
+
+
+def test_testthat_reports_name_their_unit(tmp_path):
+    """testthat counts expectations (its PASS); the summary says so, and in how many test_that()s."""
+    line = RESULT_MARKER + (f'{{"project": "{tmp_path}", "exit_code": 0, "unit": "expectations", "tests": 25, '
+                            '"passed": 54, "failed": 0, "skipped": 0, "errors": 0}')
+    (report,) = check._reports([tmp_path], [line], 0, "testthat")
+    assert report.ok and report.summary() == "54 expectations passed, 0 failed in 25 tests"
 
 
 def test_a_run_with_no_passing_test_is_not_ok(tmp_path):

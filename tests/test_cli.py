@@ -122,7 +122,7 @@ def test_show_target_numpy(runner):
 def test_show_target_r(runner):
     result = runner.invoke(cli, ["show", "huber", "--target", "r"])
     assert result.exit_code == 0, result.output
-    assert "loss_huber <- function(delta = 1.0) {" in result.output
+    assert "huber_loss <- function(delta = 1.0) {" in result.output
     assert "quadratic <- keras$ops$minimum(abs_error, delta)" in result.output
     assert "error <- keras$ops$subtract(y_pred, y_true)" in result.output
     assert "def " not in result.output

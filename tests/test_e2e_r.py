@@ -28,7 +28,7 @@ KINDS = load_catalog().names()
 
 def generate(root: Path, kind: str, target: str) -> Path:
     result = CliRunner().invoke(cli, ["new", "--kind", kind, "--target", target, "--no-input", "--no-test",
-                                      "-o", str(root)])
+                                      "-o", str(root), "--author", "Ada Lovelace", "--email", "ada@example.org"])
     assert result.exit_code == 0, result.output
     return root / Names.derive(kind).directory(target)
 
@@ -52,7 +52,7 @@ def test_generated_package_tests_pass(kind, reports):
 
 
 def r_numbers(text: str, variable: str) -> np.ndarray:
-    match = re.search(rf"^{variable} <- (?:matrix\()?c\(([^)]*)\)", text, re.MULTILINE)
+    match = re.search(rf"^{variable} <- (?:matrix\(\s*)?c\(([^)]*)\)", text, re.MULTILINE)
     assert match, f"{variable} not found"
     return np.array([float(v) for v in match.group(1).split(",")])
 
@@ -67,19 +67,26 @@ def test_r_and_python_projects_check_identical_inputs_and_reference(kind, packag
 
 
 @pytest.mark.parametrize("kind", ["huber", "sparse_focal"])
-def test_r_cmd_check_reports_no_error_and_no_warning(kind, packages, r_available, tmp_path):
+def test_r_cmd_check_status_ok_without_notes(kind, packages, r_available, tmp_path):
+    log = r_cmd_check(packages[kind], tmp_path)
+    status = next((line for line in log.splitlines() if line.startswith("Status:")), "")
+    assert status == "Status: OK", log[-3000:]
+
+
+def r_cmd_check(package: Path, where: Path) -> str:
+    """R CMD build, then R CMD check --no-manual of the tarball, as the package's README says; the
+    check's log. Offline: no CRAN incoming checks, no time server for file timestamps."""
     import subprocess
     import sys
 
     env = {**os.environ, "RETICULATE_PYTHON": sys.executable, "_R_CHECK_CRAN_INCOMING_": "false",
+           "_R_CHECK_CRAN_INCOMING_REMOTE_": "false", "_R_CHECK_FUTURE_FILE_TIMESTAMPS_": "false",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
-    build = subprocess.run(["R", "CMD", "build", str(packages[kind])], cwd=tmp_path, env=env,
-                           capture_output=True, text=True)
+    build = subprocess.run(["R", "CMD", "build", str(package)], cwd=where, env=env, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr
-    tarball = next(tmp_path.glob("*.tar.gz"))
-    result = subprocess.run(["R", "CMD", "check", "--no-manual", tarball.name], cwd=tmp_path, env=env,
+    tarball = next(where.glob("*.tar.gz"))
+    result = subprocess.run(["R", "CMD", "check", "--no-manual", tarball.name], cwd=where, env=env,
                             capture_output=True, text=True)
     log = result.stdout + result.stderr
-    status = next((line for line in log.splitlines() if line.startswith("Status:")), "")
     assert result.returncode == 0, log[-3000:]
-    assert "ERROR" not in status and "WARNING" not in status, status
+    return log

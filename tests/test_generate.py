@@ -23,7 +23,7 @@ def test_both_targets_from_one_spec(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["huber-loss"]
     assert sorted(p.name for p in (tmp_path / "huber-loss").iterdir()) == ["python", "r"]
     assert "delta=2.0" in (tmp_path / "huber-loss" / "python" / "huber_loss" / "loss.py").read_text()
-    assert "loss_huber <- function(delta = 2.0)" in (tmp_path / "huber-loss" / "r" / "R" / "loss.R").read_text()
+    assert "huber_loss <- function(delta = 2.0)" in (tmp_path / "huber-loss" / "r" / "R" / "loss.R").read_text()
 
 
 def test_both_targets_with_the_one_word_name_loss(tmp_path):

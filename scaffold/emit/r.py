@@ -7,9 +7,11 @@ Axis arguments and integer literals are R integers (`-1L`), as Keras expects Pyt
 
 from __future__ import annotations
 
+import contextlib
+
 from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
-from scaffold.emit.base import prelude, squeezes_labels, statements
-from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Number, Unary
+from scaffold.emit.base import prelude, squeezes_labels
+from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Name, Number, Unary, walk
 from scaffold.sinks import r_string
 from scaffold.spec import LossSpec, Param, format_bound
 
@@ -22,12 +24,35 @@ def r_number(value: float | int) -> str:
     return f"{value}L" if isinstance(value, int) else format_number(value)
 
 
+LINE_WIDTH = 80  # lintr's default line_length_linter
+BODY_INDENT = 4  # the closure's body in R/loss.R: factory, then `loss <- function(y_true, y_pred) {`
+
+
 class REmitter(Emitter):
-    line_width = 72  # longer calls put one argument per line, as a person would
+    """Calls that do not fit the line put one argument per line, as a person would.
+
+    `width` is the room left on the current line for the expression being written; the arguments
+    of a call that wraps sit two spaces further in and end with a comma, so they get three less.
+    """
+
+    def __init__(self, width: int = LINE_WIDTH - BODY_INDENT) -> None:
+        self.width = width
+
+    @contextlib.contextmanager
+    def narrower(self, by: int):
+        self.width -= by
+        try:
+            yield
+        finally:
+            self.width += by
+
+    def arguments(self, *exprs) -> list[str]:
+        with self.narrower(3):
+            return [self.expression(e) for e in exprs]
 
     def ops(self, name: str, *parts: str) -> str:
         one_line = f"keras$ops${name}({', '.join(parts)})"
-        if len(one_line) <= self.line_width and "\n" not in one_line:
+        if len(one_line) <= self.width and "\n" not in one_line:
             return one_line
         arguments = ",\n".join("  " + part.replace("\n", "\n  ") for part in parts)
         return f"keras$ops${name}(\n{arguments}\n)"
@@ -43,20 +68,19 @@ class REmitter(Emitter):
 
     def unary(self, expr: Unary) -> tuple[str, int]:
         if is_tensor(expr):
-            inner = self.expression(expr.operand)
-            return (self.ops("negative", inner) if expr.op == "-" else inner), PRECEDENCE["atom"]
+            if expr.op != "-":
+                return self.expression(expr.operand), PRECEDENCE["atom"]
+            return self.ops("negative", *self.arguments(expr.operand)), PRECEDENCE["atom"]
         return super().unary(expr)
 
     def binary(self, expr: Binary) -> tuple[str, int]:
         if is_tensor(expr):
-            return self.ops(TENSOR_BINARY[expr.op], self.expression(expr.left), self.expression(expr.right)), \
-                PRECEDENCE["atom"]
+            return self.ops(TENSOR_BINARY[expr.op], *self.arguments(expr.left, expr.right)), PRECEDENCE["atom"]
         return self.infix(expr.op, expr.left, expr.right, PRECEDENCE[expr.op], "^" if expr.op == "**" else None)
 
     def compare(self, expr: Compare) -> tuple[str, int]:
         if expr.kind == BOOL_TENSOR:
-            return self.ops(TENSOR_COMPARE[expr.op], self.expression(expr.left), self.expression(expr.right)), \
-                PRECEDENCE["atom"]
+            return self.ops(TENSOR_COMPARE[expr.op], *self.arguments(expr.left, expr.right)), PRECEDENCE["atom"]
         return super().compare(expr)
 
     def conditional(self, expr: Conditional) -> tuple[str, int]:
@@ -64,23 +88,28 @@ class REmitter(Emitter):
             return self.where(expr.test, expr.then, expr.orelse), PRECEDENCE["atom"]
         test, then, orelse = (self.expression(e) for e in (expr.test, expr.then, expr.orelse))
         one_line = f"(if ({test}) {then} else {orelse})"
-        if len(one_line) <= self.line_width and "\n" not in one_line:
+        if len(one_line) <= self.width and "\n" not in one_line:
             return one_line, PRECEDENCE["atom"]
-        then, orelse = (branch.replace("\n", "\n  ") for branch in (then, orelse))
+        with self.narrower(2):  # each branch on lines of its own, two spaces in
+            then, orelse = (self.expression(e).replace("\n", "\n  ") for e in (expr.then, expr.orelse))
         return f"(if ({test}) {{\n  {then}\n}} else {{\n  {orelse}\n}})", PRECEDENCE["atom"]
 
     def where(self, test, then, orelse) -> str:
-        text = self.ops("where", *(self.expression(e) for e in (test, then, orelse)))
-        return self.ops("cast", text, "y_pred$dtype") if both_scalar(then, orelse) else text
+        if not both_scalar(then, orelse):
+            return self.ops("where", *self.arguments(test, then, orelse))
+        with self.narrower(3):  # the where() is the first argument of a cast()
+            text = self.ops("where", *self.arguments(test, then, orelse))
+        return self.ops("cast", text, "y_pred$dtype")
 
     def call(self, expr: Call) -> str:
         if expr.function == "where":
             return self.where(*expr.args)
-        parts = [self.expression(a) for a in expr.args]
+        parts = self.arguments(*expr.args)
         if expr.function in ("take", "one_hot"):
             parts[1] = self.integer(expr.args[1])
         if expr.function == "one_hot":
-            parts[0] = self.ops("cast", parts[0], '"int32"')
+            with self.narrower(3):
+                parts[0] = self.ops("cast", self.arguments(expr.args[0])[0], '"int32"')
             parts.append("dtype = y_pred$dtype")
         if expr.axis is not None:
             parts.append(f"axis = {expr.axis}L")
@@ -95,22 +124,51 @@ def function_body(spec: LossSpec) -> str:
         return spec.code["r"].strip("\n")
     lines = [
         "y_pred <- keras$ops$convert_to_tensor(y_pred)",
-        "# Compute in float32 or float64: in float16, 1 - 1e-7 == 1 and clipped logs still hit log(0).",
-        'if (!(keras$backend$standardize_dtype(y_pred$dtype) %in% c("float32", "float64"))) {',
+        "# In float16, 1 - 1e-7 == 1 and clipped logs hit log(0): use float32 or 64.",
+        "dtype <- keras$backend$standardize_dtype(y_pred$dtype)",
+        'if (!(dtype %in% c("float32", "float64"))) {',
         '  y_pred <- keras$ops$cast(y_pred, "float32")',
         "}",
         "y_true <- keras$ops$cast(y_true, y_pred$dtype)",
     ]
     if squeezes_labels(spec.task):
-        lines += ["if (length(y_true$shape) == length(y_pred$shape)) {  # labels of shape (batch, 1)",
+        lines += ["# Labels of shape (batch, 1) lose their last axis.",
+                  "if (length(y_true$shape) == length(y_pred$shape)) {",
                   "  y_true <- keras$ops$squeeze(y_true, axis = -1L)", "}"]
     else:
-        lines += ["if (length(y_true$shape) == length(y_pred$shape) - 1L) {  # (batch,) against (batch, 1)",
+        lines += ["# Targets of shape (batch) gain the last axis of predictions (batch, 1).",
+                  "if (length(y_true$shape) == length(y_pred$shape) - 1L) {",
                   "  y_true <- keras$ops$expand_dims(y_true, axis = -1L)", "}"]
-    lines += prelude(spec, spec.formula, epsilon="keras$config$epsilon()", num_classes="y_pred$shape[[-1L]]",
-                     to_tensor="keras$ops$convert_to_tensor(array({name}), dtype = y_pred$dtype)", assign="<-")
-    lines += statements(spec.formula, REmitter(), assign="<-", ret="{}")
+    lines += prelude(spec, spec.formula, epsilon="keras$config$epsilon()", num_classes="last_dim(y_pred)",
+                     to_tensor="keras$ops$convert_to_tensor(\n  array({name}),\n  dtype = y_pred$dtype\n)",
+                     assign="<-")
+    *steps, last = spec.formula.statements
+    for statement in steps:
+        prefix = f"{statement.target} <- "
+        lines.append(prefix + REmitter(LINE_WIDTH - BODY_INDENT - len(prefix)).expression(statement.value))
+    lines.append(REmitter().expression(last.value))
     return "\n".join(lines)
+
+
+def uses_last_dim(spec: LossSpec) -> bool:
+    """Whether the body calls the package's last_dim() helper (the formula's `num_classes`)."""
+    return spec.formula is not None and "r" not in spec.code and "num_classes" in spec.formula.names_used()
+
+
+def index_params(spec: LossSpec) -> list[str]:
+    """int parameters the formula uses as a take() index: R users count them from 1, as R and
+    keras3 do, and the generated function subtracts one before calling Keras."""
+    if spec.formula is None or "r" in spec.code:
+        return []
+    used = {node.args[1].name for statement in spec.formula.statements for node in walk(statement.value)
+            if isinstance(node, Call) and node.function == "take" and isinstance(node.args[1], Name)}
+    return [name for name, p in spec.params.items() if p.type == "int" and name in used]
+
+
+def r_value(spec: LossSpec, name: str, value):
+    """A parameter value as R users pass it: take() indexes one more than lossgen's (Python's) value."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value + 1 if number and name in index_params(spec) else value
 
 
 def literal(param: Param, value) -> str:
@@ -126,9 +184,11 @@ def literal(param: Param, value) -> str:
     return format_number(float(value))
 
 
-def r_allowed(param: Param) -> str:
-    """What values are allowed, in R terms (Param.describe_allowed speaks of the command line)."""
-    bounds = " and ".join(f"{op} {format_bound(v)}" for op, v in param.bounds)
+def r_allowed(param: Param, index: bool = False) -> str:
+    """What values are allowed, in R terms (Param.describe_allowed speaks of the command line);
+    an `index` parameter counts from 1, so its bounds are one more."""
+    shift = 1 if index else 0
+    bounds = " and ".join(f"{op} {format_bound(v + shift)}" for op, v in param.bounds)
     if param.type == "bool":
         return "TRUE or FALSE"
     if param.type == "choice":
@@ -136,33 +196,56 @@ def r_allowed(param: Param) -> str:
     if param.type == "float_list":
         text = f"a numeric vector of length >= {param.min_length}"
         return text + (f", each value {bounds}" if bounds else "")
-    return param.describe_allowed()
+    what = {"int": "a whole number", "float": "a number"}[param.type]
+    return f"{what} {bounds}" if bounds else what
 
 
-def param_checks(spec: LossSpec) -> str:
-    """Factory lines that reject bad arguments with a message naming what is allowed."""
+CHECKS = {"float": "check_number", "int": "check_whole_number", "float_list": "check_numbers",
+          "bool": "check_flag", "choice": "check_choice"}
+
+
+def check_helpers(spec: LossSpec) -> list[str]:
+    """The argument-check helpers (R/checks.R in the template) the factory calls."""
+    return sorted({CHECKS[p.type] for p in spec.params.values()})
+
+
+def _bounds_test(name: str, param: Param, shift: int) -> str:
+    """The bounds as one R condition (`&`: scalars here, and no branch for cyclomatic complexity)."""
+    number = format_bound if param.type == "int" else (lambda v: format_number(float(v)))
+    tests = [f"{name} {op} {number(v + shift)}" for op, v in param.bounds]
+    if param.type == "float_list":
+        tests = [f"all({t})" for t in tests]
+    return " & ".join(tests)
+
+
+def _call(function: str, parts: list[str], width: int) -> list[str]:
+    one_line = f"{function}({', '.join(parts)})"
+    if len(one_line) <= width:
+        return [one_line]
+    return [f"{function}("] + [f"  {part}," for part in parts[:-1]] + [f"  {parts[-1]}", ")"]
+
+
+def param_checks(spec: LossSpec, width: int = LINE_WIDTH - 2) -> str:
+    """Factory lines that reject bad arguments: one call of a check helper per parameter, whose
+    error names the argument, what is allowed and the value given (as R code)."""
     lines = []
+    indexes = index_params(spec)
     for name, p in spec.params.items():
-        allowed = r_allowed(p)
-        if p.type == "bool":
-            bad = f"!is.logical({name}) || length({name}) != 1L || is.na({name})"
-        elif p.type == "choice":
-            choices = ", ".join(r_string(c) for c in p.choices)
-            bad = f"!is.character({name}) || length({name}) != 1L || !({name} %in% c({choices}))"
-        elif p.type == "float_list":
-            bad = f"!is.numeric({name}) || length({name}) < {p.min_length}L || any(!is.finite({name}))"
-            bad += "".join(f" || any(!({name} {op} {format_number(float(v))}))" for op, v in p.bounds)
-        else:
-            bad = f"!is.numeric({name}) || length({name}) != 1L || !is.finite({name})"
-            if p.type == "int":
-                bad += f" || {name} != round({name})"
-            bad += "".join(f" || !({name} {op} {format_number(float(v))})" for op, v in p.bounds)
-        lines += [f"if ({bad}) {{",
-                  f"  stop({r_string(f'`{name}` must be {allowed}, got ')}, format({name}), call. = FALSE)", "}"]
-        if p.type == "int":
+        shift = 1 if name in indexes else 0
+        parts = [name]
+        if p.type == "choice":
+            parts.append("c(" + ", ".join(r_string(c) for c in p.choices) + ")")
+        if p.type != "bool":
+            parts.append(r_string(r_allowed(p, name in indexes)))
+        if p.type == "float_list":
+            parts.append(f"min_length = {p.min_length}L")
+        if p.bounds:
+            parts.append(f"ok = {_bounds_test(name, p, shift)}")
+        lines += _call(CHECKS[p.type], parts, width)
+        if shift:
+            lines += ["# R counts from 1, Keras from 0.", f"{name} <- as.integer({name}) - 1L"]
+        elif p.type == "int":
             lines.append(f"{name} <- as.integer({name})")
-        else:
-            lines.append(f"force({name})")
     return "\n".join(lines)
 
 

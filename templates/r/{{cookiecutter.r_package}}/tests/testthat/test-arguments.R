@@ -1,4 +1,5 @@
-# Argument validation: the factory rejects bad values with an error naming the argument.
+# Argument validation: the factory rejects bad values with an error that names
+# the argument, says what is allowed and shows the value given as R code.
 
 test_that("the defaults are accepted and give a function", {
   expect_true(is.function({{ cookiecutter.r_function }}()))
@@ -8,10 +9,16 @@ test_that("the defaults are accepted and give a function", {
 for (bad in c(invalid_params, invalid_params_r)) {
   local({
     bad <- bad
-    test_that(sprintf("rejects %s = %s", bad$name, paste(deparse(bad$value), collapse = "")), {
+    shown <- deparse1(bad$value)
+    test_that(sprintf("rejects %s = %s", bad$name, shown), {
       args <- params
       args[bad$name] <- list(bad$value)
-      expect_error(do.call({{ cookiecutter.r_function }}, args), paste0("`", bad$name, "`"), fixed = TRUE)
+      error <- expect_error(
+        do.call("{{ cookiecutter.r_function }}", args)
+      )
+      message <- conditionMessage(error)
+      expect_match(message, paste0("`", bad$name, "` must be "), fixed = TRUE)
+      expect_true(endsWith(message, paste0(", got ", shown)), info = message)
     })
   })
 }

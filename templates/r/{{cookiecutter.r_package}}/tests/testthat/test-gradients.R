@@ -1,13 +1,19 @@
-# Gradient check: TensorFlow autodiff through the R function against central differences, in float64.
+# Gradient check: TensorFlow autodiff through the R function against central
+# differences, in float64.
 
 test_that("autodiff matches central differences", {
   skip_if_no_keras()
   loss <- make_loss()
   step <- 1e-6
-  total <- function(y_pred) as.numeric(as_r(tf$reduce_sum(loss(random_y_true, y_pred))))
+  total <- function(y_pred) {
+    as.numeric(as_r(tf$reduce_sum(loss(random_y_true, y_pred))))
+  }
 
-  # random_y_pred is a random point of the task domain: with probability one it is nowhere near a kink.
-  autodiff <- values_and_gradient(loss, random_y_true, random_y_pred, "float64")$gradient
+  # random_y_pred is a random point of the task domain: with probability one
+  # it is nowhere near a kink.
+  autodiff <- values_and_gradient(
+    loss, random_y_true, random_y_pred, "float64"
+  )$gradient
   numeric <- random_y_pred
   for (i in seq_along(random_y_pred)) {
     up <- random_y_pred

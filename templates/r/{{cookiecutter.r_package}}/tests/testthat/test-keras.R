@@ -1,6 +1,7 @@
 {%- set loss = cookiecutter._loss -%}
-# Keras integration through plain reticulate: compile() accepts the R function, a model trained with
-# it saves to .keras, and reloads with custom_objects naming the function.
+# Keras integration through plain reticulate: compile() accepts the R function,
+# a model trained with it saves to .keras, and reloads with custom_objects
+# naming the function.
 
 test_that("compile, fit, save and reload with custom_objects", {
   skip_if_no_keras()
@@ -8,11 +9,18 @@ test_that("compile, fit, save and reload with custom_objects", {
   keras$utils$set_random_seed(1L)
   set.seed(1)
   inputs <- matrix(rnorm(NROW(random_y_pred) * 4), ncol = 4)
-  # array(): reticulate hands Python a plain R vector as a list, which fit() does not take.
-  targets <- if (is.null(dim(random_y_true))) array(random_y_true) else random_y_true
+  # array(): reticulate hands Python a plain R vector as a list, which fit()
+  # does not take.
+  targets <- random_y_true
+  if (is.null(dim(targets))) {
+    targets <- array(targets)
+  }
   model <- keras$Sequential(list(
     keras$Input(shape = list(4L)),
-    keras$layers$Dense({{ loss.width }}L, activation = "{{ loss.head_activation }}")
+    keras$layers$Dense(
+      {{ loss.width }}L,
+      activation = "{{ loss.head_activation }}"
+    )
   ))
   model$compile(optimizer = "adam", loss = make_loss())
   history <- model$fit(inputs, targets, epochs = 1L, verbose = 0L)
@@ -21,11 +29,25 @@ test_that("compile, fit, save and reload with custom_objects", {
   path <- tempfile(fileext = ".keras")
   on.exit(unlink(path), add = TRUE)
   model$save(path)
-  # Without custom_objects Keras cannot know the R function, and says which name it looked for.
-  expect_error(keras$models$load_model(path), "{{ cookiecutter.r_function }}")
+  # Without custom_objects Keras cannot know the R function, and says which
+  # name it looked for.
+  expect_error(
+    keras$models$load_model(path),
+    "{{ cookiecutter.r_function }}"
+  )
 
-  reloaded <- keras$models$load_model(path, custom_objects = list({{ cookiecutter.r_function }} = make_loss()))
-  expect_close(reloaded$predict(inputs, verbose = 0L), model$predict(inputs, verbose = 0L), rtol = 1e-6)
-  expect_close(reloaded$evaluate(inputs, targets, verbose = 0L),
-               model$evaluate(inputs, targets, verbose = 0L), rtol = 1e-5)
+  reloaded <- keras$models$load_model(
+    path,
+    custom_objects = list({{ cookiecutter.r_function }} = make_loss())
+  )
+  expect_close(
+    reloaded$predict(inputs, verbose = 0L),
+    model$predict(inputs, verbose = 0L),
+    rtol = 1e-6
+  )
+  expect_close(
+    reloaded$evaluate(inputs, targets, verbose = 0L),
+    model$evaluate(inputs, targets, verbose = 0L),
+    rtol = 1e-5
+  )
 })

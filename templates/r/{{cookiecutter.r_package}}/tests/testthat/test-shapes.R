@@ -1,5 +1,6 @@
-# The returned function gives one value per sample, and targets without the trailing axis align
-# with predictions instead of broadcasting to (batch, batch).
+# The returned function gives one value per sample, and targets without the
+# trailing axis align with predictions instead of broadcasting to
+# (batch, batch).
 
 test_that("one value per sample", {
   skip_if_no_keras()
@@ -8,10 +9,14 @@ test_that("one value per sample", {
   expect_equal(unlist(values$shape$as_list()), NROW(random_y_pred))
 })
 
-test_that("the function is a Python callable named {{ cookiecutter.r_function }}", {
+test_that("the function is a Python callable named after the R function", {
   skip_if_no_keras()
   callable <- reticulate::r_to_py(make_loss())
-  expect_equal(reticulate::py_to_r(reticulate::py_get_attr(callable, "__name__")), "{{ cookiecutter.r_function }}")
+  name <- reticulate::py_get_attr(callable, "__name__")
+  expect_equal(
+    reticulate::py_to_r(name),
+    "{{ cookiecutter.r_function }}"
+  )
 })
 {%- if cookiecutter.task == "sparse_categorical" %}
 
@@ -26,7 +31,7 @@ test_that("labels of shape (batch) and (batch, 1) give the same values", {
 })
 {%- elif cookiecutter.task not in ("categorical", "multi_output") %}
 
-test_that("targets of shape (batch) align with predictions of shape (batch, 1)", {
+test_that("targets of shape (batch) align with predictions (batch, 1)", {
   skip_if_no_keras()
   loss <- make_loss()
   y_true <- random_y_true[, 1, drop = FALSE]
@@ -37,13 +42,18 @@ test_that("targets of shape (batch) align with predictions of shape (batch, 1)",
   expect_close(values, expected, rtol = 1e-5)
 })
 {%- endif %}
-{%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical", "metric") %}
+{%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical",
+                              "metric") %}
 
 test_that("integer labels give the same values as float labels", {
   skip_if_no_keras()
   loss <- make_loss()
   as_integer <- random_y_true
   storage.mode(as_integer) <- "integer"
-  expect_close(as_r(loss(as_integer, random_y_pred)), as_r(loss(random_y_true, random_y_pred)), rtol = 1e-6)
+  expect_close(
+    as_r(loss(as_integer, random_y_pred)),
+    as_r(loss(random_y_true, random_y_pred)),
+    rtol = 1e-6
+  )
 })
 {%- endif %}

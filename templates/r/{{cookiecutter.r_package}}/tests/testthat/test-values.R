@@ -1,6 +1,7 @@
 {%- set loss = cookiecutter._loss -%}
-# Values in float64: the spec's hand-computed examples and the NumPy reference lossgen computed from
-# the spec when it generated this package (the Python project checks the same numbers).
+# Values in float64: the spec's hand-computed examples and the NumPy reference
+# lossgen computed from the spec when it generated this package (the Python
+# project checks the same numbers).
 
 for (i in seq_along(examples)) {
   test_that(sprintf("spec example %d", i), {
@@ -21,6 +22,7 @@ test_that("matches the NumPy float64 reference computed at generation time", {
 })
 {%- else %}
 
-# The spec has hand-written code and no formula, so there are no generated reference values:
+# The spec has hand-written code and no formula, so there are no generated
+# reference values:
 # the hand-computed examples above are what this package is checked against.
 {%- endif %}
