@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}
+from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
 
 from .cases import {% if cookiecutter._loss.has_invalid_params %}INVALID_PARAMS, {% endif %}PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
 
@@ -77,6 +77,24 @@ def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     assert isinstance(reloaded.loss, {{ cookiecutter.class_name }})
     assert reloaded.loss.get_config() == model.loss.get_config()
     np.testing.assert_allclose(reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        reloaded.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), model.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), rtol=1e-5
+    )
+
+
+def test_model_compiled_with_the_function_reloads(tmp_path):
+    inputs = np.random.default_rng(2).normal(size=(len(RANDOM_Y_PRED), 4))
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense({{ loss.width }}, activation="{{ loss.head_activation }}")]
+    )
+    model.compile(optimizer="adam", loss={{ cookiecutter.function_name }})
+    model.fit(inputs, RANDOM_Y_TRUE, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+
+    reloaded = keras.models.load_model(path)
+
+    assert reloaded.loss is {{ cookiecutter.function_name }}
     np.testing.assert_allclose(
         reloaded.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), model.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), rtol=1e-5
     )

@@ -13,6 +13,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="{{ cookiecutter.package }}")
 def {{ cookiecutter.function_name }}(y_true, y_pred{% for p in loss.params %}, {{ p.name }}={{ p.python }}{% endfor %}):
     """{{ loss.title_doc }}, one value per sample.
 {% if loss.description_doc %}
@@ -31,6 +32,9 @@ def {{ cookiecutter.function_name }}(y_true, y_pred{% for p in loss.params %}, {
 
     Returns:
         Tensor of shape ``(batch,)`` in the inputs' dtype, at least float32.
+
+    Registered with Keras too: a model compiled with ``loss={{ cookiecutter.function_name }}`` saves to
+    ``.keras`` and reloads with ``keras.models.load_model(path)`` once this module is imported.
     """
 {{ loss.python_body | indent(4, first=True) }}
 
