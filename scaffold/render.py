@@ -290,14 +290,14 @@ def _r_context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[
         "r_cases": "\n".join(lines),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds, wrapped alike
         "r_title": sinks.roxygen_text(" ".join(spec.title.split())),
-        "r_summary": sinks.roxygen_lines(_r_wrap(spec.summary)),
-        "r_description": sinks.roxygen_lines(_r_wrap(spec.description)) if spec.description else "",
+        "r_summary": sinks.roxygen_lines(_r_wrap(_reflowed(spec.summary))),
+        "r_description": sinks.roxygen_lines(_r_wrap(_reflowed(spec.description))) if spec.description else "",
         "r_formula": sinks.roxygen_lines(_r_wrap(formula, hanging="    ")),
         "r_params_doc": [{"name": n, "roxygen": _r_roxygen_param(n, t), "rd": sinks.rd_text(_r_param_wrap(n, t))}
                          for n, t in help_text.items()],
         "rd_title": sinks.rd_line(spec.title),
-        "rd_summary": sinks.rd_text(_r_wrap(spec.summary)),
-        "rd_description": sinks.rd_text(_r_wrap(spec.description)),
+        "rd_summary": sinks.rd_text(_r_wrap(_reflowed(spec.summary))),
+        "rd_description": sinks.rd_text(_r_wrap(_reflowed(spec.description))),
         "rd_formula": sinks.rd_text(_r_wrap(formula, hanging="    ")),
         "r_example_code": "\n".join(example),
         "r_example_roxygen": "\n".join("#'   " + line for line in "\n".join(example).split("\n")),
@@ -388,6 +388,20 @@ def _r_definition(function: str, signature: list[str]) -> str:
     if len(one_line) <= R_WIDTH or not signature:
         return one_line
     return (",\n" + " " * len(head)).join([head + signature[0], *signature[1:]]) + ") {"
+
+
+def _reflowed(text: str) -> str:
+    """Prose with the lines of each paragraph joined, as Rd renders it anyway, so that wrapping at
+    80 columns does not leave the spec's own line breaks as ragged short lines. Blank lines,
+    indented lines and list items ("- ", "* ") keep their own line."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        keeps_its_line = not line.strip() or line[:1].isspace() or line.startswith(("- ", "* "))
+        if lines and lines[-1].strip() and not lines[-1][:1].isspace() and not keeps_its_line:
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _r_wrap(text: str, width: int = R_WIDTH - 3, hanging: str = "") -> str:
