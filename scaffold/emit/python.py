@@ -38,8 +38,10 @@ class PythonEmitter(Emitter):
     def call_text(self, name: str, args: list, kwargs: dict[str, str]) -> str:
         parts = [self.expression(a) for a in args]
         if name == "one_hot":
-            parts[0] = f'{self.fn("cast")}({parts[0]}, "int32")'
-            kwargs = {"dtype": "y_pred.dtype"}
+            # Each label compared with every class index: the same rows as ops.one_hot, which on
+            # torch builds an int64 one-hot first and costs as much as the rest of the loss.
+            labels = f'{self.fn("expand_dims")}({self.fn("cast")}({parts[0]}, "int32"), -1)'
+            return f'{self.fn("cast")}({self.fn("equal")}({labels}, {self.fn("arange")}({parts[1]})), y_pred.dtype)'
         parts += [f"{k}={v}" for k, v in kwargs.items()]
         return f"{self.fn(name)}({', '.join(parts)})"
 
