@@ -361,7 +361,7 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
 def _ask_destination(spec: LossSpec, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
     """Project name and output directory, re-asked until the destination can be written."""
     from scaffold import install
-    from scaffold.render import Names
+    from scaffold.names import Names
 
     while True:
         name = click.prompt("project name", default=spec.name).strip()
@@ -446,8 +446,9 @@ def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], o
               force: bool, no_format: bool, no_test: bool, chosen: set[str], project_about: about.About) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
     from scaffold import install, render
+    from scaffold.names import Names
 
-    names = render.Names.derive(name)
+    names = Names.derive(name)
     destinations = {target: install.check_destination(*_place(output_dir, names, target, targets),
                                                       allow_non_empty=force) for target in targets}
     projects = {}
@@ -567,7 +568,7 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
 
 
 def render_names(name: str):
-    from scaffold.render import Names
+    from scaffold.names import Names
 
     return Names.derive(name)
 

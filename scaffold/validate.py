@@ -143,7 +143,8 @@ def quick_checks(spec: LossSpec) -> Iterator[Problem]:
 
 def load_python_loss(spec: LossSpec, directory: Path):
     """Import the loss module `lossgen new` would write, from a temporary file."""
-    from scaffold.render import Names, preview
+    from scaffold.names import Names
+    from scaffold.render import preview
 
     names = Names.derive(spec.name)
     module_name = f"lossgen_validate_{spec.name}"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from scaffold import check
 from scaffold.catalog import load_catalog
 from scaffold.cli import cli
-from scaffold.render import Names
+from scaffold.names import Names
 
 pytestmark = pytest.mark.e2e
 KINDS = load_catalog().names()

@@ -197,7 +197,7 @@ def test_r_names_never_collide_with_keras3():
     """keras3 names losses and metrics loss_* and metric_*; lossgen's R functions end in _loss, a
     form none of keras3's exports (tests/data/keras3_exports.txt, from keras3's NAMESPACE) takes."""
     from scaffold.paths import builtin_losses_dir
-    from scaffold.render import Names
+    from scaffold.names import Names
 
     exports = set((Path(__file__).parent / "data" / "keras3_exports.txt").read_text().split())
     assert len(exports) > 60 and not any(name.endswith("_loss") for name in exports)
