@@ -1,4 +1,5 @@
-"""Spec + values -> a project on disk: context building, cookiecutter, black, then install.py.
+"""Spec + values -> a project on disk: the targets' context (scaffold/targets) through
+cookiecutter, black, then install.py.
 
 Everything that comes from a spec (text and generated code) travels in the private `_loss`
 context variable: cookiecutter renders non-private variables as Jinja templates, and spec text
