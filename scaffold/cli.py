@@ -29,6 +29,7 @@ from scaffold.spec import TASKS, LossSpec, Param
 TARGET_CHOICES = (*TARGETS, "both")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the generated Python tests run on
 EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
+LIBRARY_NAME = "losses"  # the project name of a package of several losses when --name is not given
 
 
 class SpecParamType(click.ParamType):
@@ -152,7 +153,7 @@ class KindCommand(click.Command):
     def spec_in(self, args: list[str]) -> LossSpec | None:
         """The kind named on the command line (or, for `update`, in PROJECT's record), if any."""
         catalogs = _peek(args, "--catalog")
-        if self.kind_from == "record":  # `update [PROJECT] --delta 3`: the record names the kind
+        if self.kind_from == "record":  # `update [PROJECT] [--loss NAME] --delta 3`: the record names the kind
             from scaffold import update
             from scaffold.record import read_record
 
@@ -160,8 +161,12 @@ class KindCommand(click.Command):
             candidates = [Path(arg) for arg in args if not arg.startswith("-")]
             project = next((path for path in candidates if path.is_dir()), Path("."))
             try:
-                return update.find_spec(read_record(project), project, tuple(catalogs))
-            except LossgenError:
+                losses = read_record(update.projects_in(project)[0])["losses"]
+                chosen = _peek(args, "--loss")
+                entry = next(e for e in losses if e["name"] == chosen[-1]) if chosen else (
+                    losses[0] if len(losses) == 1 else None)
+                return None if entry is None else update.find_spec(entry, project, tuple(catalogs))
+            except (LossgenError, StopIteration):
                 return None  # the command itself reports what is wrong with the project
         if self.kind_from == "argument":  # the first positional argument, e.g. `show huber --delta 2`
             kind = _first_positional(args)
@@ -185,21 +190,106 @@ class KindCommand(click.Command):
         if spec is not None:
             with formatter.section(f"Parameters of {spec.name} ({spec.title})"):
                 formatter.write_dl(kind_rows or [("(none)", "this kind has no parameters")])
+        for kind, _ in ctx.meta.get("lossgen.kinds", []):
+            with formatter.section(f"Parameters of {kind.name} ({kind.title}), after its --kind"):
+                formatter.write_dl([record for p in spec_options(kind) if (record := p.get_help_record(ctx))]
+                                   or [("(none)", "this kind has no parameters")])
 
     def parse_args(self, ctx, args):
         self.params = list(self.base_params)
+        ctx.meta["lossgen.kinds"] = []
+        if self.kind_from == "--kind" and len(_peek(args, "--kind")) > 1:
+            # several kinds: each kind's options are taken from the arguments that follow its --kind
+            args, kinds = self.kind_groups(ctx, args)
+            ctx.meta["lossgen.kinds"] = kinds
+            ctx.meta["lossgen.spec"] = None
+            return super().parse_args(ctx, args)
         spec = self.spec_in(args)
         if spec is not None:
             self.params += spec_options(spec)
         ctx.meta["lossgen.spec"] = spec
+        given = list(args)  # Click's parser consumes `args`
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
+            if spec is None and self.kind_from == "record" and not _peek(given, "--loss"):
+                losses = self.recorded_losses(given)
+                if len(losses) > 1:  # the parameters are those of one loss: which?
+                    raise click.UsageError(f"{exc.option_name}: the package holds {len(losses)} losses "
+                                           f"({', '.join(losses)}); say which one the parameters are for with "
+                                           "--loss NAME", ctx) from None
             if spec is None:
                 raise
             valid = ", ".join(option_name(p) for p in spec.params.values())
             raise click.UsageError(f"no such option {exc.option_name} for kind '{spec.name}' "
                                    f"(its parameters: {valid or 'none'})", ctx) from None
+
+    @staticmethod
+    def recorded_losses(args: list[str]) -> list[str]:
+        from scaffold import update
+        from scaffold.record import read_record
+
+        project = next((Path(arg) for arg in args if not arg.startswith("-") and Path(arg).is_dir()), Path("."))
+        try:
+            return [entry["name"] for entry in read_record(update.projects_in(project)[0])["losses"]]
+        except LossgenError:
+            return []
+
+    def kind_groups(self, ctx, args: list[str]) -> tuple[list[str], list[tuple[LossSpec, dict[str, Any]]]]:
+        """The arguments without the kinds' own options, and each kind with the values of the options
+        that follow its --kind (converted and checked as Click would)."""
+        catalog = open_catalog(_peek(args, "--catalog"))
+        options = [p for p in self.base_params if isinstance(p, click.Option)]
+        takes_value = {o for p in options if not p.is_flag and not p.count for o in p.opts + p.secondary_opts}
+        known = {o for p in options for o in p.opts + p.secondary_opts} | {"--help", "-h"}
+        rest: list[str] = []
+        kinds: list[tuple[LossSpec, dict[str, Any]]] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            flag, eq, inline = arg.partition("=")
+            if arg == "--":
+                rest += args[i:]
+                break
+            if flag == "--kind" and (eq or i + 1 < len(args)):
+                name = inline if eq else args[i + 1]
+                try:
+                    kinds.append((catalog.get(name), {}))
+                except UsageError as exc:
+                    raise OneLineError(str(exc)) from None
+                rest += args[i:i + (1 if eq else 2)]
+                i += 1 if eq else 2
+                continue
+            if kinds and flag.startswith("--") and flag not in known:
+                spec, values = kinds[-1]
+                param = _spec_param(spec, flag)
+                if param is None:
+                    valid = ", ".join(option_name(p) for p in spec.params.values())
+                    raise click.UsageError(f"no such option {flag} for kind '{spec.name}' (its parameters: "
+                                           f"{valid or 'none'}); each kind's options follow its --kind", ctx)
+                if param.type == "bool":
+                    values[param.name] = not flag.startswith("--no-")
+                    i += 1
+                    continue
+                if not eq and i + 1 >= len(args):
+                    raise click.UsageError(f"option {flag} of kind '{spec.name}' needs a value", ctx)
+                option = click.Option([flag], type=SpecParamType(param))
+                values[param.name] = option.type.convert(inline if eq else args[i + 1], option, ctx)
+                i += 1 if eq else 2
+                continue
+            take = 2 if flag in takes_value and not eq else 1
+            rest += args[i:i + take]
+            i += take
+        return rest, kinds
+
+
+def _spec_param(spec: LossSpec, flag: str) -> Param | None:
+    """The parameter of `spec` an option names: --delta, --from-logits or --no-from-logits."""
+    for p in spec.params.values():
+        name = option_name(p)
+        if flag == name or (p.type == "bool" and flag == "--no-" + name[2:]):
+            return p
+    return None
 
 
 def _catch(fn):
@@ -358,13 +448,13 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
     return about.About(license_id or DEFAULT_LICENSE, authors)
 
 
-def _ask_destination(spec: LossSpec, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
+def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
     """Project name and output directory, re-asked until the destination can be written."""
     from scaffold import install
     from scaffold.names import Names
 
     while True:
-        name = click.prompt("project name", default=spec.name).strip()
+        name = click.prompt("project name", default=default).strip()
         output_dir = click.prompt("output directory", default=str(output_dir),
                                   type=click.Path(file_okay=False, path_type=Path))
         try:
@@ -387,11 +477,17 @@ def _interactive(no_input: bool) -> bool:
 
 
 @cli.command(cls=KindCommand)
-@click.option("--kind", shell_complete=complete_kind,
-              help="The kind of loss (see `lossgen list`); prompted for when missing.")
+@click.option("--kind", "kinds", multiple=True, shell_complete=complete_kind,
+              help="The kind of loss (see `lossgen list`); prompted for when missing. Repeat it for a package "
+                   "of several losses: each kind's options follow its --kind.")
+@click.option("--all", "all_kinds", is_flag=True,
+              help="A package of every kind: of the --catalog directories if given, else every kind `lossgen "
+                   "list` shows (with --task: of that task), each with its spec's defaults.")
+@click.option("--task", type=click.Choice(list(TASKS)), default=None, help="With --all: only kinds for this task.")
 @click.option("--target", type=click.Choice(TARGET_CHOICES), default=None,
               help="python (default), r, or both (a Python project and an R package).")
-@click.option("--name", help="Project name; package, class and function names derive from it. [default: the kind]")
+@click.option("--name", help="Project name; package names derive from it (and, for one loss, the class and function "
+                             f"names). [default: the kind; for several: {LIBRARY_NAME}]")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where the project directory is created.")
 @click.option("--no-input", is_flag=True, help="Never prompt: use defaults for everything not given.")
@@ -412,15 +508,48 @@ def _interactive(no_input: bool) -> bool:
 @catalog_option
 @click.pass_context
 @_catch
-def new(ctx, kind, target, name, output_dir, no_input, force, license_id, author, email, no_format, no_test, catalogs,
-        **given):
-    """Generate a ready, tested project for one kind of loss.
+def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, license_id, author, email, no_format,
+        no_test, catalogs, **given):
+    """Generate a ready, tested package of one loss or several.
 
-    Each parameter of the kind is an option of its own: `lossgen new --kind huber --delta 2`.
-    `lossgen new --kind KIND --help` lists them. Missing values are prompted for in a terminal;
-    with --no-input (or no terminal) the spec's defaults are used.
+    Each parameter of a kind is an option of its own: `lossgen new --kind huber --delta 2`.
+    `lossgen new --kind KIND --help` lists them. Several kinds make one package, each kind's options
+    after its --kind: `lossgen new --kind huber --delta 2 --kind mse --name teamlosses`.
+    Missing values are prompted for in a terminal; with --no-input (or no terminal) the spec's
+    defaults are used.
     """
     interactive = _interactive(no_input)
+    members = _members(ctx, kinds, all_kinds, task, catalogs, given, interactive)
+    if target is None:
+        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
+                  if interactive else "python")
+    targets = list(TARGETS) if target == "both" else [target]
+    default_name = members[0].spec.name if len(members) == 1 else LIBRARY_NAME
+    if interactive and name is None:  # asked, and the destination checked, before the parameters
+        name, output_dir = _ask_destination(default_name, targets, output_dir, force)
+    name = default_name if name is None else name
+    members = [_bound(member, interactive, name if len(members) == 1 else member.spec.name) for member in members]
+    project_about = _about(license_id, author, email, interactive)
+    _generate(ctx, members, targets, output_dir, name, force, no_format, no_test, project_about)
+
+
+def _members(ctx, kinds, all_kinds, task, catalogs, given, interactive: bool) -> list:
+    """The chosen kinds with the values given for them (not yet bound: prompts come later)."""
+    from scaffold.library import Member
+
+    if all_kinds:
+        if kinds:
+            raise OneLineError("--all and --kind exclude each other: --all takes every kind of the catalog")
+        catalog = open_catalog(catalogs)
+        names = [n for n in catalog.names(task) if not catalogs or catalog.specs[n].origin == "--catalog"]
+        if not names:
+            where = f"the catalog {', '.join(catalogs)}" if catalogs else "the catalog"
+            raise OneLineError(f"--all: {where} has no kind{f' for task {task}' if task else ''}")
+        return [Member(catalog.get(n), {}, n) for n in names]
+    if task is not None:
+        raise OneLineError("--task goes with --all (it chooses the kinds --all takes)")
+    if ctx.meta.get("lossgen.kinds"):
+        return [Member(spec, values, spec.name, frozenset(values)) for spec, values in ctx.meta["lossgen.kinds"]]
     spec = ctx.meta["lossgen.spec"]
     if spec is None:
         catalog = open_catalog(catalogs)
@@ -428,42 +557,45 @@ def new(ctx, kind, target, name, output_dir, no_input, force, license_id, author
             raise OneLineError(f"missing --kind (choose from: {', '.join(catalog.names())})")
         order = _kind_menu(catalog)
         spec = click.prompt("kind of loss (number or name)", type=KindType(catalog, order))
-    if target is None:
-        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
-                  if interactive else "python")
-    targets = list(TARGETS) if target == "both" else [target]
-    if interactive and name is None:  # asked, and the destination checked, before the parameters
-        name, output_dir = _ask_destination(spec, targets, output_dir, force)
-    values = _values(spec, given, interactive)
-    project_about = _about(license_id, author, email, interactive)
-    # Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults.
-    chosen = set(spec.params) if interactive else {n for n, v in given.items() if v is not None}
-    _generate(ctx, spec, values, targets, output_dir, spec.name if name is None else name, force, no_format, no_test,
-              chosen, project_about)
+        given = {}
+    chosen = {n: v for n, v in given.items() if v is not None}
+    return [Member(spec, chosen, spec.name, frozenset(chosen))]
 
 
-def _generate(ctx, spec: LossSpec, values: dict[str, Any], targets: list[str], output_dir: Path, name: str,
-              force: bool, no_format: bool, no_test: bool, chosen: set[str], project_about: about.About) -> None:
+def _bound(member, interactive: bool, name: str):
+    """The member with every parameter's value (prompted for in a terminal) and its loss name.
+    Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults."""
+    from scaffold.library import Member
+
+    values = _values(member.spec, member.values, interactive)
+    given = frozenset(member.spec.params) if interactive else member.given
+    return Member(member.spec, values, name, given)
+
+
+def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: str, force: bool, no_format: bool,
+              no_test: bool, project_about: about.About) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
-    from scaffold import install, render
+    from scaffold import install, library, render
     from scaffold.names import Names
 
     names = Names.derive(name)
+    library.checked(members)
     destinations = {target: install.check_destination(*_place(output_dir, names, target, targets),
                                                       allow_non_empty=force) for target in targets}
     projects = {}
+    what = ", ".join(member.spec.name for member in members)
     for target in targets:
-        installed = render.render_project(spec, values, target, destinations[target], name=name, force=force,
-                                          format_code=not no_format, given=chosen, about=project_about)
+        installed = render.render_project(members, target, destinations[target], name, force=force,
+                                          format_code=not no_format, about=project_about)
         projects[target] = installed.path
-        click.echo(f"Generated {spec.name} ({target}) in {installed.path}")
+        click.echo(f"Generated {what} ({target}) in {installed.path}")
         _report_install(installed)
     if no_test:
         click.echo("Tests not run (--no-test).")
         for target, project in projects.items():
-            _usage_hint(project, target, names)
+            _usage_hint(project, target, names, members)
         return
-    _test_and_report(ctx, projects, names)
+    _test_and_report(ctx, projects, names, members)
 
 
 def _place(output_dir: Path, names, target: str, targets: list[str]) -> tuple[Path, str]:
@@ -474,7 +606,7 @@ def _place(output_dir: Path, names, target: str, targets: list[str]) -> tuple[Pa
     return Path(output_dir), names.directory(target)
 
 
-def _test_and_report(ctx, projects: dict[str, Path], names) -> None:
+def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> None:
     """Run each project's tests (pytest or testthat), print the summary, exit 1 or 3 on failure."""
     from scaffold import check
 
@@ -487,7 +619,7 @@ def _test_and_report(ctx, projects: dict[str, Path], names) -> None:
     for target, project in projects.items():
         click.echo(f"{project}: {reports[target].summary()}")
         if reports[target].ok:  # how to use it, once it is known to work
-            _usage_hint(project, target, names)
+            _usage_hint(project, target, names, members)
     if not all(report.ran for report in reports.values()):
         ctx.exit(EXIT_TESTS_NOT_RUN)
     if not all(report.ok for report in reports.values()):
@@ -519,12 +651,12 @@ def _update_options(fn):
 
 
 def _say_update(plan) -> None:
-    lines = plan.inputs.lines()
+    lines = plan.lines()
     click.echo(f"What changed since {plan.project} was generated:" if lines else
-               f"The inputs of {plan.project} are unchanged (spec, parameters, lossgen).")
+               f"The inputs of {plan.project} are unchanged (specs, parameters, lossgen).")
     for line in lines:
         click.echo(line)
-    for note in plan.inputs.notes:
+    for note in plan.notes:
         click.echo(f"Note: {note}")
     if plan.changes:
         width = max(len(change.action) for change in plan.changes)
@@ -533,12 +665,14 @@ def _say_update(plan) -> None:
             click.echo(f"  {change.action:<{width}}  {change.path}")
 
 
-def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test) -> None:
+def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test,
+                loss: str | None = None, add: list = (), remove: tuple[str, ...] = ()) -> None:
     from scaffold import update
 
     overrides = {name: value for name, value in given.items() if value is not None}
     # every project of a pair is planned before anything is written: a bad one stops both
-    plans = [update.prepare(path, tuple(catalogs), overrides, force=force) for path in update.projects_in(project)]
+    plans = [update.prepare(path, tuple(catalogs), overrides, force=force, loss=loss, add=add, remove=remove)
+             for path in update.projects_in(project)]
     for plan in plans:
         _say_update(plan)
         if show_diff:
@@ -553,7 +687,7 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
             continue
         update.apply(plan, format_code=not no_format)
         written = sum(change.writes or change.action == "removed" for change in plan.changes)
-        click.echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current spec "
+        click.echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current specs "
                    "and answers.")
         conflicts += [f"{plan.project / path}" for path in plan.conflicts]
         if written:
@@ -564,7 +698,7 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
     if no_test or not changed:
         click.echo("Tests not run." if no_test else "No file changed: tests not run.")
         return
-    _test_and_report(ctx, changed, render_names(plans[0].record["name"]))
+    _test_and_report(ctx, changed, render_names(plans[0].record["name"]), plans[0].members)
 
 
 def render_names(name: str):
@@ -573,22 +707,76 @@ def render_names(name: str):
     return Names.derive(name)
 
 
+project_argument = click.argument("project", required=False, default=".",
+                                  type=click.Path(file_okay=False, path_type=Path))
+
+
 @cli.command(cls=KindCommand, kind_from="record")
-@click.argument("project", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@project_argument
+@click.option("--loss", "loss", metavar="NAME", default=None,
+              help="In a package of several losses: the loss whose parameters the options change.")
 @_update_options
 @catalog_option
 @click.pass_context
 @_catch
-def update(ctx, project, dry_run, show_diff, force, no_format, no_test, catalogs, **given):
-    """Bring PROJECT (default: .) up to date with its spec and lossgen, keeping your edits.
+def update(ctx, project, loss, dry_run, show_diff, force, no_format, no_test, catalogs, **given):
+    """Bring PROJECT (default: .) up to date with its specs and lossgen, keeping your edits.
 
-    The project as generated (rendered again from the record's copy of the spec) and as lossgen would
-    generate it now are merged into your files, 3-way: files you did not touch follow, your edits
-    that do not overlap a change are kept, overlapping ones get conflict markers (exit code 1).
+    The project as generated (rendered again from the record's copies of the specs) and as lossgen
+    would generate it now are merged into your files, 3-way: files you did not touch follow, your
+    edits that do not overlap a change are kept, overlapping ones get conflict markers (exit code 1).
     Files you deleted stay deleted; .git and files lossgen did not write are never touched.
-    Change parameters on the way: `lossgen update --delta 3`.
+    Change parameters on the way: `lossgen update --delta 3` (with `--loss NAME` in a package of
+    several losses).
     """
-    _run_update(ctx, project, catalogs, given, dry_run, show_diff, force, no_format, no_test)
+    _run_update(ctx, project, catalogs, given, dry_run, show_diff, force, no_format, no_test, loss=loss)
+
+
+@cli.command(cls=KindCommand)
+@project_argument
+@click.option("--kind", "kinds", multiple=True, required=True, shell_complete=complete_kind,
+              help="The kind of loss to add (repeatable: each kind's options follow its --kind).")
+@click.option("--name", "loss_name", default=None,
+              help="The added loss's name; its module, class and functions derive from it. [default: the kind]")
+@_update_options
+@catalog_option
+@click.pass_context
+@_catch
+def add(ctx, project, kinds, loss_name, dry_run, show_diff, force, no_format, no_test, catalogs, **given):
+    """Add a loss to the package PROJECT (default: .; both of a --target both pair), keeping your edits.
+
+    `lossgen add teamlosses --kind binary_focal --gamma 3`. The package is re-rendered with the loss
+    added and merged into your files as `lossgen update` does: your edits to other files are kept.
+    """
+    from scaffold.library import Member
+
+    if ctx.meta.get("lossgen.kinds"):
+        if loss_name is not None:
+            raise OneLineError("--name names one added loss: add several kinds under their own names")
+        members = [_bound(Member(spec, values, spec.name, frozenset(values)), False, spec.name)
+                   for spec, values in ctx.meta["lossgen.kinds"]]
+    else:
+        spec = ctx.meta["lossgen.spec"]
+        chosen = {n: v for n, v in given.items() if v is not None}
+        members = [_bound(Member(spec, chosen, spec.name, frozenset(chosen)), False, loss_name or spec.name)]
+    _run_update(ctx, project, catalogs, {}, dry_run, show_diff, force, no_format, no_test, add=members)
+
+
+@cli.command()
+@project_argument
+@click.option("--loss", "losses", metavar="NAME", multiple=True, required=True,
+              help="The loss to remove, by its name (`.lossgen.toml` lists them; repeatable).")
+@_update_options
+@catalog_option
+@click.pass_context
+@_catch
+def remove(ctx, project, losses, dry_run, show_diff, force, no_format, no_test, catalogs):
+    """Remove a loss from the package PROJECT (default: .), keeping your edits.
+
+    Its files go if you did not edit them (an edited one is kept and said so); the package's shared
+    files (README, __init__.py, train script, NAMESPACE) are merged as `lossgen update` does.
+    """
+    _run_update(ctx, project, catalogs, {}, dry_run, show_diff, force, no_format, no_test, remove=tuple(losses))
 
 
 regenerate = copy.copy(update)  # update's former name, kept working for scripts
@@ -661,13 +849,15 @@ def spec_command(name, task, output_dir, force):
     click.echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
 
 
-def _usage_hint(project: Path, target: str, names) -> None:
+def _usage_hint(project: Path, target: str, names, members: list) -> None:
+    loss = members[0].names
+    more = f" (and {len(members) - 1} more: see its README)" if len(members) > 1 else ""
     if target == "r":
         click.echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
-                   f"model$compile(optimizer = \"adam\", loss = {names.r_function}())")
+                   f"model$compile(optimizer = \"adam\", loss = {loss.r_function}()){more}")
     else:
         click.echo(f"Use it: pip install -e {project}, then "
-                   f"model.compile(optimizer=\"adam\", loss={names.package}.{names.class_name}())")
+                   f"model.compile(optimizer=\"adam\", loss={names.package}.{loss.class_name}()){more}")
 
 
 class Interrupted(BaseException):

@@ -4,29 +4,32 @@ The record is what makes a later run safe: `regenerate` (and a future `update`) 
 only files lossgen wrote, and only while they are unchanged. It is written by lossgen after black, not
 rendered by cookiecutter, with tomli_w; only the header comment is hand-made, one line per line.
 
-Layout (record_version 1; records of lossgen 0.1.0 have no `record_version`, `spec_text` or `files`):
+Layout (record_version 2; version 1 held one loss's keys at the top level, and records of lossgen
+0.1.0 have no `record_version`, `spec_text` or `files`; read_record reads all three):
 
     # Written by lossgen: the answers this project was generated from, and the files it wrote.
     # Repeat the run with:
-    #   lossgen new --kind huber --delta 2.0 --target python --name huber
-    record_version = 1
-    kind = "huber"                  # spec name
+    #   lossgen new --kind huber --delta 2.0 --kind binary_focal --target python --name teamlosses
+    record_version = 2
     target = "python"               # python | r
-    name = "huber"                  # --name: the project, package and function names derive from it
-    lossgen_version = "0.1.0"
+    name = "teamlosses"             # --name: the project and package names derive from it
+    lossgen_version = "0.2.0"
+
+    [[losses]]                      # one table per loss of the package, in the package's order
+    kind = "huber"                  # spec name
+    name = "huber"                  # the loss's module, class and function names derive from it
     spec_origin = "built-in"        # how the spec was found (built-in, --catalog, LOSSGEN_PATH, ...)
     catalog = "../team"             # --catalog specs only: the directory, relative to the project
     spec_sha256 = "..."             # sha256 of the spec file's bytes ("" if it had no file)
     spec_text = '''...'''           # a copy of the spec file, to render the base again
-
     given = ["delta"]               # the parameters the user set; the rest follow the spec's defaults
 
-    [params]                        # every parameter value, defaults included
+    [losses.params]                 # every parameter value, defaults included
     delta = 2.0
 
     [files]                         # every file the generation wrote: relative POSIX path = sha256
     "README.md" = "..."
-    "huber_loss/loss.py" = "..."
+    "teamlosses/huber.py" = "..."
 
 The record itself is not listed in `files`.
 """
@@ -46,7 +49,7 @@ from scaffold import __version__
 from scaffold.errors import UsageError
 
 RECORD = ".lossgen.toml"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 TARGETS = ("python", "r")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -92,20 +95,27 @@ def _unprintable(c: str) -> bool:
     return unicodedata.category(c) in ("Cc", "Zl", "Zp")
 
 
-def command_line(spec, values: dict[str, Any], target: str, name: str) -> str:
-    """The `lossgen new` command that repeats a generation, each argument shell-quoted."""
-    args = ["--kind", spec.name]
-    if spec.origin == "--catalog":  # other sources are found again without being named
-        args += ["--catalog", str(spec.path.parent.resolve())]
-    for pname, value in values.items():
-        flag = "--" + pname.replace("_", "-")
-        ptype = spec.params[pname].type
-        if ptype == "bool":
-            args.append(flag if value else f"--no-{pname.replace('_', '-')}")
-        elif ptype == "float_list":
-            args += [flag, ",".join(repr(v) for v in value)]
-        else:
-            args += [flag, str(value)]
+def command_line(members, target: str, name: str) -> str:
+    """The `lossgen new` command that repeats a generation, each argument shell-quoted: every loss's
+    `--kind` followed by its parameters."""
+    args: list[str] = []
+    catalogs: list[str] = []
+    for member in members:
+        spec, values = member.spec, member.values
+        args += ["--kind", spec.name]
+        if spec.origin == "--catalog" and str(spec.path.parent.resolve()) not in catalogs:
+            catalogs.append(str(spec.path.parent.resolve()))  # other sources are found again unnamed
+        for pname, value in values.items():
+            flag = "--" + pname.replace("_", "-")
+            ptype = spec.params[pname].type
+            if ptype == "bool":
+                args.append(flag if value else f"--no-{pname.replace('_', '-')}")
+            elif ptype == "float_list":
+                args += [flag, ",".join(repr(v) for v in value)]
+            else:
+                args += [flag, str(value)]
+    for catalog in catalogs:
+        args += ["--catalog", catalog]
     args += ["--target", target, "--name", name]
     return "lossgen new " + " ".join(shell_word(a) for a in args)
 
@@ -122,32 +132,40 @@ def catalog_of(spec, project: Path) -> str | None:
     return Path(os.path.relpath(spec.path.parent.resolve(), Path(project).resolve())).as_posix()
 
 
-def record_text(spec, values: dict[str, Any], target: str, name: str, files: dict[str, str],
-                project: Path, given: set[str] | None = None, about=None) -> str:
-    """The record's text: header comment, answers, spec copy and the written files' hashes."""
-    import tomli_w
-
+def loss_entry(member, project: Path) -> dict[str, Any]:
+    """One `[[losses]]` table: the loss's name, its spec (where from, and a copy) and its answers."""
+    spec, values = member.spec, member.values
     catalog = catalog_of(spec, project)
-    data = {
-        "record_version": RECORD_VERSION,
+    return {
         "kind": spec.name,
-        "target": target,
-        "name": name,
-        "lossgen_version": __version__,
+        "name": member.name,
         "spec_origin": spec.origin,
         **({"catalog": catalog} if catalog else {}),
         "spec_sha256": spec_digest(spec),
         "spec_text": spec_text(spec),
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
         # the parameters the user chose; the others follow the spec's default when it changes
-        "given": sorted(values if given is None else given),
+        "given": sorted(member.given),
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+    }
+
+
+def record_text(members, target: str, name: str, files: dict[str, str], project: Path, about=None) -> str:
+    """The record's text: header comment, answers, each loss's spec copy and the written files' hashes."""
+    import tomli_w
+
+    data = {
+        "record_version": RECORD_VERSION,
+        "target": target,
+        "name": name,
+        "lossgen_version": __version__,
         **({"about": about.to_record()} if about is not None else {}),
+        "losses": [loss_entry(member, project) for member in members],
         "files": dict(sorted(files.items())),
     }
     header = [
         "# Written by lossgen: the answers this project was generated from, and the files it wrote.",
         "# Repeat the run with:",
-        f"#   {command_line(spec, values, target, name)}",
+        f"#   {command_line(members, target, name)}",
     ]
     return "\n".join(header) + "\n" + tomli_w.dumps(data, multiline_strings=True)
 
@@ -177,20 +195,38 @@ def read_record(project: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
-    for key, kind in (("kind", str), ("target", str), ("name", str), ("params", dict)):
-        if not isinstance(record.get(key), kind):
+    for key in ("target", "name"):
+        if not isinstance(record.get(key), str):
             raise UsageError(f"{path}: `{key}` is missing or malformed")
-    given = record.get("given", list(record["params"]))  # 0.1.0 records: every value counts as chosen
-    if not (isinstance(given, list) and all(isinstance(n, str) for n in given)):
-        raise UsageError(f"{path}: `given` must be a list of parameter names")
-    record["given"] = given
-    for key in ("spec_sha256", "spec_text", "spec_origin", "lossgen_version", "catalog"):
-        if not isinstance(record.get(key, ""), str):
-            raise UsageError(f"{path}: `{key}` must be a string")
+    if not isinstance(record.get("lossgen_version", ""), str):
+        raise UsageError(f"{path}: `lossgen_version` must be a string")
     if record["target"] not in TARGETS:
         raise UsageError(f"{path}: unknown target {record['target']!r} (allowed: {', '.join(TARGETS)})")
+    if record.get("record_version", 1) == 1:  # one loss, its answers at the top level
+        record["losses"] = [{**{k: v for k, v in record.items() if k in LOSS_KEYS}, "name": record["name"]}]
+    losses = record.get("losses")
+    if not (isinstance(losses, list) and losses and all(isinstance(loss, dict) for loss in losses)):
+        raise UsageError(f"{path}: `losses` must be a non-empty array of tables ([[losses]])")
+    record["losses"] = [_loss(path, loss, i) for i, loss in enumerate(losses, start=1)]
     record["files"] = _files(path, record.get("files"))
     return record
+
+
+LOSS_KEYS = ("kind", "name", "params", "given", "spec_sha256", "spec_text", "spec_origin", "catalog")
+
+
+def _loss(path: Path, loss: dict[str, Any], number: int) -> dict[str, Any]:
+    where = f"{path}: loss {number}"
+    for key, kind in (("kind", str), ("name", str), ("params", dict)):
+        if not isinstance(loss.get(key), kind):
+            raise UsageError(f"{where}: `{key}` is missing or malformed")
+    given = loss.get("given", list(loss["params"]))  # 0.1.0 records: every value counts as chosen
+    if not (isinstance(given, list) and all(isinstance(n, str) for n in given)):
+        raise UsageError(f"{where}: `given` must be a list of parameter names")
+    for key in ("spec_sha256", "spec_text", "spec_origin", "catalog"):
+        if not isinstance(loss.get(key, ""), str):
+            raise UsageError(f"{where}: `{key}` must be a string")
+    return {**{k: v for k, v in loss.items() if k in LOSS_KEYS}, "given": given}
 
 
 def _files(path: Path, files: Any) -> dict[str, str] | None:

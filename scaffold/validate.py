@@ -143,10 +143,10 @@ def quick_checks(spec: LossSpec) -> Iterator[Problem]:
 
 def load_python_loss(spec: LossSpec, directory: Path):
     """Import the loss module `lossgen new` would write, from a temporary file."""
-    from scaffold.names import Names
+    from scaffold.names import LossNames
     from scaffold.render import preview
 
-    names = Names.derive(spec.name)
+    names = LossNames.derive(spec.name)
     module_name = f"lossgen_validate_{spec.name}"
     path = directory / f"{module_name}.py"
     path.write_text(preview(spec, spec.bind(), "python"), encoding="utf-8")

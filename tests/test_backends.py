@@ -29,7 +29,7 @@ def test_missing_backend_keeps_the_project_and_names_the_extra(backend, tmp_path
     code = main(["new", "--kind", "mse", "--no-input", "--backend", backend, "--output-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 3, out
-    assert (tmp_path / "mse-loss" / "mse_loss" / "loss.py").is_file()
+    assert (tmp_path / "mse-loss" / "mse_loss" / "mse.py").is_file()
     assert f'pip install "lossgen[{backend}]"' in out
     assert f"the Keras {backend} backend is not installed" in out
 

@@ -217,13 +217,14 @@ def test_new_huber(tmp_path, capsys):
     assert f"Generated huber (python) in {project}\n" in out
     assert "Tests not run (--no-test)." in out
     assert [p.name for p in out_dir.iterdir()] == ["huber-loss"]  # no .lossgen-* staging left
-    loss_py = (project / "huber_loss" / "loss.py").read_text(encoding="utf-8")
+    loss_py = (project / "huber_loss" / "huber.py").read_text(encoding="utf-8")
     assert "def huber_loss(y_true, y_pred, delta=2.0):" in loss_py
     assert "class HuberLoss(keras.losses.Loss):" in loss_py
     record_text = (project / ".lossgen.toml").read_text(encoding="utf-8")
     assert "\ndelta = 2.0\n" in record_text + "\n"
     record = tomllib.loads(record_text)
-    assert record["kind"] == "huber" and record["target"] == "python" and record["params"] == {"delta": 2.0}
+    (loss,) = record["losses"]
+    assert loss["kind"] == "huber" and record["target"] == "python" and loss["params"] == {"delta": 2.0}
     assert "#   lossgen new --kind huber --delta 2.0 --target python --name huber" in record_text
     assert (project / "README.md").is_file() and (project / "pyproject.toml").is_file()
 
@@ -236,7 +237,7 @@ def test_new_force_writes_into_existing_directory_and_keeps_other_files(tmp_path
                               "--no-format", "--force", "-o", str(tmp_path))
     assert code == 0, err
     assert (project / "stale.txt").read_text(encoding="utf-8") == "old\n"  # not lossgen's: never removed
-    assert "delta=3.0" in (project / "huber_loss" / "loss.py").read_text(encoding="utf-8")
+    assert "delta=3.0" in (project / "huber_loss" / "huber.py").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "huber-loss"]
 
 
@@ -244,7 +245,7 @@ def test_new_name_option(tmp_path, capsys):
     code, out, err = run_main(capsys, "new", "--kind", "mse", "--name", "my-mse", "--no-input", "--no-test",
                               "--no-format", "-o", str(tmp_path))
     assert code == 0, err
-    loss_py = (tmp_path / "my-mse-loss" / "my_mse_loss" / "loss.py").read_text(encoding="utf-8")
+    loss_py = (tmp_path / "my-mse-loss" / "my_mse_loss" / "my_mse.py").read_text(encoding="utf-8")
     assert "class MyMseLoss(keras.losses.Loss):" in loss_py
 
 
@@ -320,7 +321,7 @@ def test_jinja_in_spec_text_is_rendered_verbatim(tmp_path, capsys, team_catalog)
     assert code == 0, err
     project = out_dir / "jinja-probe-loss"
     readme = (project / "README.md").read_text(encoding="utf-8")
-    loss_py = (project / "jinja_probe_loss" / "loss.py").read_text(encoding="utf-8")
+    loss_py = (project / "jinja_probe_loss" / "jinja_probe.py").read_text(encoding="utf-8")
     for text, sink in ((readme, markdown_text), (loss_py, str)):
         for fragment in VERBATIM + ["Description {{ 7*7 }} with {% raw %} and {# comment #} inside.",
                                     "Weight {{ 7*7 }} with {% raw %} too."]:

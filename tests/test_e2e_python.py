@@ -76,7 +76,7 @@ def test_generated_project_tests_pass(kind, backend, backend_reports):
 def test_huber_delta_2_matches_keras_and_reloads(projects, reports):
     project = projects["huber --delta 2"]
     assert reports["huber --delta 2"].ok
-    cases = (project / "tests" / "cases.py").read_text()
+    cases = (project / "tests" / "asym_mse" / "cases.py").read_text()
     assert 'PARAMS = {"delta": 2.0}' in cases
     values_tests = (project / "tests" / "test_values.py").read_text()
     # The passing suite compared against Keras' own Huber with delta=2 on random data ...

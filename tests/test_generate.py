@@ -22,14 +22,14 @@ def test_both_targets_from_one_spec(tmp_path):
                "-o", str(tmp_path)) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["huber-loss"]
     assert sorted(p.name for p in (tmp_path / "huber-loss").iterdir()) == ["python", "r"]
-    assert "delta=2.0" in (tmp_path / "huber-loss" / "python" / "huber_loss" / "loss.py").read_text()
+    assert "delta=2.0" in (tmp_path / "huber-loss" / "python" / "huber_loss" / "huber.py").read_text()
     assert "huber_loss <- function(delta = 2.0)" in (tmp_path / "huber-loss" / "r" / "R" / "loss.R").read_text()
 
 
 def test_both_targets_with_the_one_word_name_loss(tmp_path):
     assert run("new", "--kind", "huber", "--name", "loss", "--target", "both", "--no-input", "--no-test",
                "-o", str(tmp_path)) == 0
-    assert (tmp_path / "loss" / "python" / "loss" / "loss.py").is_file() and (tmp_path / "loss" / "r" / "R").is_dir()
+    assert (tmp_path / "loss" / "python" / "loss" / "custom.py").is_file() and (tmp_path / "loss" / "r" / "R").is_dir()
 
 
 def test_both_targets_write_nothing_when_one_destination_is_taken(tmp_path, capsys):
@@ -48,7 +48,7 @@ def test_update_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys, comm
     monkeypatch.chdir(tmp_path)
     assert run("new", "--catalog", "team", "--kind", "asym_mse", "--alpha", "3", "--no-input", "--no-test") == 0
     record = tomllib.loads((tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text())
-    assert record["params"] == {"alpha": 3.0} and record["spec_origin"] == "--catalog"
+    assert record["losses"][0]["params"] == {"alpha": 3.0} and record["losses"][0]["spec_origin"] == "--catalog"
     assert f"--catalog {team}" in (tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text()
 
     spec = team / "asym_mse.toml"
@@ -57,7 +57,7 @@ def test_update_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys, comm
     assert run(command, "asym-mse-loss", "--no-test") == 0  # the record says where the catalog is
     out = capsys.readouterr().out
     assert "the spec changed" in out and "-help = \"How much more" in out
-    loss = (tmp_path / "asym-mse-loss" / "asym_mse_loss" / "loss.py").read_text()
+    loss = (tmp_path / "asym-mse-loss" / "asym_mse_loss" / "asym_mse.py").read_text()
     assert "What a shortfall costs" in loss and "alpha=3.0" in loss
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lossgen-")] == []
 

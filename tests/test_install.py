@@ -60,7 +60,8 @@ def sha256(path: Path) -> str:
 def assert_complete(project: Path) -> dict:
     """The project holds every file its record lists, with the recorded content."""
     record = tomllib.loads((project / ".lossgen.toml").read_text(encoding="utf-8"))
-    assert any(rel.endswith("/loss.py") or rel == "R/loss.R" for rel in record["files"])
+    package = record["name"].replace("-", "_") + "_loss"
+    assert any(rel.startswith(f"{package}/") or rel == "R/loss.R" for rel in record["files"])
     for rel, digest in record["files"].items():
         assert sha256(project / rel) == digest, rel
     return record
@@ -241,10 +242,10 @@ def test_update_from_inside_the_project(git_project, monkeypatch, capsys):
 def test_new_force_overwrites_the_renderings_paths_and_removes_nothing_else(tmp_path, capsys):
     project = tmp_path / "huber-loss"
     (project / "huber_loss").mkdir(parents=True)
-    (project / "huber_loss" / "loss.py").write_text("mine\n")
+    (project / "huber_loss" / "huber.py").write_text("mine\n")
     (project / "data.csv").write_text("1,2\n")
     assert new(tmp_path, "--force") == 0
-    assert "Overwrote (--force) files lossgen had not written or that were edited: huber_loss/loss.py" in \
+    assert "Overwrote (--force) files lossgen had not written or that were edited: huber_loss/huber.py" in \
         capsys.readouterr().out
     assert_complete(project)
     assert (project / "data.csv").read_text() == "1,2\n"
@@ -360,7 +361,7 @@ def test_two_concurrent_runs_into_one_destination_one_wins(tmp_path):
     assert "appeared while lossgen was rendering" in loser_err and loser_err.count("\n") == 1
     record = assert_complete(tmp_path / "huber-loss")
     winner = next(out for code, out, _ in results if code == 0)
-    assert f"--delta {record['params']['delta']}" in (tmp_path / "huber-loss" / ".lossgen.toml").read_text()
+    assert f"--delta {record['losses'][0]['params']['delta']}" in (tmp_path / "huber-loss" / ".lossgen.toml").read_text()
     assert "Generated huber (python)" in winner
     assert staging_left(tmp_path) == []
 
@@ -384,7 +385,7 @@ def test_an_existing_destination_is_locked_during_the_commit(tmp_path):
     code, _, err = finish(second)
     assert code == 2 and "another lossgen is writing" in err and err.count("\n") == 1
     assert finish(first)[0] == 0
-    assert assert_complete(tmp_path / "huber-loss")["params"]["delta"] == 5.0
+    assert assert_complete(tmp_path / "huber-loss")["losses"][0]["params"]["delta"] == 5.0
 
 
 @pytest.mark.parametrize("point,signum", [("rendered", signal.SIGTERM), ("staged", signal.SIGTERM),
@@ -417,7 +418,7 @@ def test_an_interrupt_during_the_commit_waits_for_it(tmp_path):
     run_.send_signal(signal.SIGTERM)  # blocked until the commit is done
     code, _, err = finish(run_)
     assert code == 143 and err == "Interrupted\n"
-    assert assert_complete(tmp_path / "huber-loss")["params"]["delta"] == 3.0
+    assert assert_complete(tmp_path / "huber-loss")["losses"][0]["params"]["delta"] == 3.0
     assert staging_left(tmp_path) == []
 
 

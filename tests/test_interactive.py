@@ -19,7 +19,7 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
     assert "'abc' is not valid for delta: expected a number > 0" in result.output
     assert "delta must be a number > 0, got -2" in result.output
     assert "target (python, r, both) [python]:" in result.output
-    assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+    assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "huber.py").read_text()
     assert "e-mail address 'not-an-email' does not look like name@example.org" in result.output
     record = tomllib.loads((tmp_path / "huber-loss" / ".lossgen.toml").read_text())
     assert record["about"] == {"license": "MIT", "authors": [{"name": "Ada Lovelace", "email": "ada@example.org"}]}
@@ -33,7 +33,7 @@ def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "gamma" not in result.output.split("Generated")[0].replace("--gamma", "")
     assert "alpha (" in result.output  # the one missing parameter
-    text = (tmp_path / "binary-focal-loss" / "binary_focal_loss" / "loss.py").read_text()
+    text = (tmp_path / "binary-focal-loss" / "binary_focal_loss" / "binary_focal.py").read_text()
     assert "gamma=1.0" in text and "alpha=0.5" in text and "from_logits=False" in text
 
 
@@ -42,7 +42,7 @@ def test_no_input_never_prompts(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["new", "--kind", "huber", "--no-input", "--no-test", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "[1.0]:" not in result.output
-    assert "delta=1.0" in (tmp_path / "huber-loss" / "huber_loss" / "loss.py").read_text()
+    assert "delta=1.0" in (tmp_path / "huber-loss" / "huber_loss" / "huber.py").read_text()
 
 
 def test_nothing_is_written_outside_the_output_directory(tmp_path, monkeypatch):
@@ -72,5 +72,5 @@ def test_kinds_are_numbered_by_task_and_the_destination_is_checked_before_the_pa
     # the taken directory is reported right after the name, before any parameter is asked
     taken = result.output.index("huber-loss already exists")
     assert taken < result.output.index("delta: Error size where the loss turns")
-    assert (tmp_path / "my-huber-loss" / "my_huber_loss" / "loss.py").is_file()
+    assert (tmp_path / "my-huber-loss" / "my_huber_loss" / "my_huber.py").is_file()
     assert (tmp_path / "huber-loss" / "mine.txt").read_text() == "taken"

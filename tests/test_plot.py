@@ -57,9 +57,9 @@ def test_show_plot_writes_the_picture_with_the_keras_builtin(tmp_path, capsys):
 def test_new_puts_the_picture_in_the_project_and_its_readme(tmp_path):
     assert cli_module.main(["new", "--kind", "contrastive", "--no-input", "--no-test", "-o", str(tmp_path)]) == 0
     project = tmp_path / "contrastive-loss"
-    assert png_size(project / "docs" / "loss.png") == (WIDTH, HEIGHT)
-    assert "](docs/loss.png)" in (project / "README.md").read_text()
-    assert "docs/loss.png" in (project / ".lossgen.toml").read_text()
+    assert png_size(project / "docs" / "contrastive.png") == (WIDTH, HEIGHT)
+    assert "](docs/contrastive.png)" in (project / "README.md").read_text()
+    assert "docs/contrastive.png" in (project / ".lossgen.toml").read_text()
 
 
 def test_without_matplotlib_show_says_what_to_install_and_new_still_works(tmp_path, capsys, monkeypatch):
@@ -69,4 +69,4 @@ def test_without_matplotlib_show_says_what_to_install_and_new_still_works(tmp_pa
     assert not (tmp_path / "x.png").exists()
     assert cli_module.main(["new", "--kind", "huber", "--no-input", "--no-test", "-o", str(tmp_path)]) == 0
     project = tmp_path / "huber-loss"
-    assert not (project / "docs").exists() and "docs/loss.png" not in (project / "README.md").read_text()
+    assert not (project / "docs").exists() and "docs/huber.png" not in (project / "README.md").read_text()

@@ -85,7 +85,7 @@ def test_after_the_readmes_steps_git_sees_nothing_to_ignore(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path / "wheels"), "."], cwd=project, check=True)
     # ... pytest, and python train.py --epochs 2 --plot loss.png
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "tests/test_values.py"], cwd=project, check=True,
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "tests/huber/test_values.py"], cwd=project, check=True,
                    capture_output=True)
     subprocess.run([sys.executable, "train.py", "--epochs", "2", "--plot", "loss.png"], cwd=project, check=True,
                    capture_output=True)

@@ -97,8 +97,8 @@ def test_indexes_count_from_one_in_r(tmp_path):
     assert "output_index <- as.integer(output_index) - 1L" in code
     rd = " ".join((package / "man" / "output_mse_loss.Rd").read_text().split())
     assert "Counted from 1, as R counts" in rd and "Allowed: a whole number >= 1." in rd
-    cases = (package / "tests" / "testthat" / "helper-cases.R").read_text()
-    assert "params <- list(output_index = 3L)" in cases
+    cases = (package / "tests" / "testthat" / "cases" / "output_mse.R").read_text()
+    assert "params = list(output_index = 3L)" in cases
     assert 'list(name = "output_index", value = 0L)' in cases  # lossgen's -1: out of range in R too
 
 
@@ -197,12 +197,12 @@ def test_r_names_never_collide_with_keras3():
     """keras3 names losses and metrics loss_* and metric_*; lossgen's R functions end in _loss, a
     form none of keras3's exports (tests/data/keras3_exports.txt, from keras3's NAMESPACE) takes."""
     from scaffold.paths import builtin_losses_dir
-    from scaffold.names import Names
+    from scaffold.names import LossNames
 
     exports = set((Path(__file__).parent / "data" / "keras3_exports.txt").read_text().split())
     assert len(exports) > 60 and not any(name.endswith("_loss") for name in exports)
     kinds = sorted(path.stem for path in builtin_losses_dir().glob("*.toml"))
     assert len(kinds) >= 32
     for name in [*kinds, "loss", "loss_huber", "metric-huber"]:
-        function = Names.derive(name).r_function
+        function = LossNames.derive(name).r_function
         assert function.endswith("_loss") and function not in exports, (name, function)

@@ -13,6 +13,7 @@ import pytest
 from scaffold import cli as cli_module
 from scaffold import record
 from scaffold.catalog import load_catalog
+from scaffold.library import Member
 from scaffold.errors import UsageError
 
 
@@ -33,10 +34,13 @@ def test_the_record_lists_every_written_file_with_its_hash_and_a_spec_copy(tmp_p
     for rel, digest in data["files"].items():
         assert hashlib.sha256((project / rel).read_bytes()).hexdigest() == digest
     spec = load_catalog(()).get("huber")
-    assert data["spec_text"] == spec.path.read_text(encoding="utf-8")
-    assert data["spec_sha256"] == hashlib.sha256(spec.path.read_bytes()).hexdigest()
-    assert {k: data[k] for k in ("kind", "target", "name", "params", "record_version")} == {
-        "kind": "huber", "target": "python", "name": "huber", "params": {"delta": 2.0}, "record_version": 1}
+    (loss,) = data["losses"]
+    assert loss["spec_text"] == spec.path.read_text(encoding="utf-8")
+    assert loss["spec_sha256"] == hashlib.sha256(spec.path.read_bytes()).hexdigest()
+    assert {k: data[k] for k in ("target", "name", "record_version")} == {
+        "target": "python", "name": "huber", "record_version": 2}
+    assert {k: loss[k] for k in ("kind", "name", "params", "given")} == {
+        "kind": "huber", "name": "huber", "params": {"delta": 2.0}, "given": ["delta"]}
     assert text.splitlines()[2] == "#   lossgen new --kind huber --delta 2.0 --target python --name huber"
     assert record.read_record(project)["files"] == data["files"]
 
@@ -59,7 +63,7 @@ def test_the_repeat_command_quotes_a_catalog_path(tmp_path):
     source = Path(__file__).parent / "data" / "team" / "asym_mse.toml"
     (team / "asym_mse.toml").write_text(source.read_text())
     spec = load_catalog((str(team),)).get("asym_mse")
-    line = record.command_line(spec, spec.bind({}), "python", "asym")
+    line = record.command_line([Member(spec, spec.bind({}), "asym")], "python", "asym")
     assert "\n" not in line and f"--catalog {record.shell_word(str(team.resolve()))}" in line
 
 

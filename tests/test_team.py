@@ -251,5 +251,5 @@ def test_hand_written_code_is_copied_not_run_at_generation(tmp_path, monkeypatch
     code = cli_module.main(["new", "--catalog", str(team), "--kind", "topk_mse", "--no-input", "--no-test",
                             "-o", str(out)])
     assert code == 0
-    assert 'open("PWNED", "w")' in (out / "topk-mse-loss" / "topk_mse_loss" / "loss.py").read_text()
+    assert 'open("PWNED", "w")' in (out / "topk-mse-loss" / "topk_mse_loss" / "topk_mse.py").read_text()
     assert not (tmp_path / "PWNED").exists()

@@ -64,7 +64,7 @@ def committed_project(tmp_path: Path, *extra: str, target: str = "python") -> Pa
 
 
 def edit_docstring_and_add_a_test(project: Path) -> None:
-    loss = project / "asym_mse_loss" / "loss.py"
+    loss = project / "asym_mse_loss" / "asym_mse.py"
     text = loss.read_text()
     anchor = "    Formula::\n"
     loss.write_text(text.replace(anchor, "    Our team uses this for the weekly demand model.\n\n" + anchor, 1))
@@ -82,33 +82,34 @@ def test_update_keeps_edits_and_own_files_and_applies_the_new_default(team, tmp_
     out = capsys.readouterr().out
     assert out.index("What changed") < out.index("Updated")  # the inputs are said before anything is written
     assert "alpha: 2.0 -> 4.0" in out and "-default = 2.0" in out and "+default = 4.0" in out
-    loss = (project / "asym_mse_loss" / "loss.py").read_text()
+    loss = (project / "asym_mse_loss" / "asym_mse.py").read_text()
     assert "Our team uses this for the weekly demand model." in loss
     assert "def asym_mse_loss(y_true, y_pred, alpha=4.0):" in loss
     assert (project / "tests" / "test_ours.py").read_text().startswith("def test_ours")
     assert (project / "notes.txt").read_text() == "untracked\n"
     assert git(project, "rev-parse", "HEAD") == head and snapshot(project / ".git" / "objects") == objects
     record = tomllib.loads((project / ".lossgen.toml").read_text())
-    assert record["params"] == {"alpha": 4.0} and "default = 4.0" in record["spec_text"]
+    (loss,) = record["losses"]
+    assert loss["params"] == {"alpha": 4.0} and "default = 4.0" in loss["spec_text"]
     assert capsys.readouterr().err == ""
     assert run("check", str(project)) == 0
 
 
 def test_an_edit_on_the_changed_line_is_a_conflict_and_nothing_is_lost(team, tmp_path, capsys):
     project = committed_project(tmp_path)
-    loss = project / "asym_mse_loss" / "loss.py"
+    loss = project / "asym_mse_loss" / "asym_mse.py"
     loss.write_text(loss.read_text().replace("def asym_mse_loss(y_true, y_pred, alpha=2.0):",
                                              "def asym_mse_loss(y_true, y_pred, alpha=2.5):  # tuned"))
     change_default(team)
     capsys.readouterr()
     assert run("update", str(project), "--no-test") == 1
     out = capsys.readouterr().out
-    assert re.search(r"^  conflict +asym_mse_loss/loss\.py$", out, re.M) and f"Conflicts in {project / 'asym_mse_loss/loss.py'}" in out
+    assert re.search(r"^  conflict +asym_mse_loss/asym_mse\.py$", out, re.M) and f"Conflicts in {project / 'asym_mse_loss/asym_mse.py'}" in out
     text = loss.read_text()
-    assert "<<<<<<< yours (asym_mse_loss/loss.py)" in text and ">>>>>>> lossgen update" in text
+    assert "<<<<<<< yours (asym_mse_loss/asym_mse.py)" in text and ">>>>>>> lossgen update" in text
     assert "alpha=2.5):  # tuned" in text and "alpha=4.0):" in text
     assert "alpha=4.0" in (project / "README.md").read_text()  # every other file is updated
-    assert "PARAMS = {\"alpha\": 4.0}" in (project / "tests" / "cases.py").read_text()
+    assert "PARAMS = {\"alpha\": 4.0}" in (project / "tests" / "asym_mse" / "cases.py").read_text()
 
 
 def test_check_before_and_after_and_a_dry_run_changes_nothing(team, tmp_path, capsys):
@@ -123,7 +124,7 @@ def test_check_before_and_after_and_a_dry_run_changes_nothing(team, tmp_path, ca
     before = snapshot(project)
     assert run("update", str(project), "--dry-run", "--diff") == 0
     out = capsys.readouterr().out
-    assert "--- a/asym_mse_loss/loss.py" in out and "+def asym_mse_loss(y_true, y_pred, alpha=4.0):" in out
+    assert "--- a/asym_mse_loss/asym_mse.py" in out and "+def asym_mse_loss(y_true, y_pred, alpha=4.0):" in out
     assert "Dry run: nothing was written." in out
     assert snapshot(project) == before
     assert run("update", str(project), "--no-test") == 0
@@ -143,14 +144,15 @@ def test_parameters_change_on_the_way(team, tmp_path, capsys):
     assert "alpha" not in capsys.readouterr().out.split("Files:")[0].replace("asym_mse", "")
     assert run("update", str(project), "--alpha", "5", "--no-test") == 0
     assert "alpha: 3.0 -> 5.0" in capsys.readouterr().out
-    assert "alpha=5.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=5.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
 
 
 def test_a_record_of_lossgen_0_1_0_still_updates_and_says_what_it_cannot_know(team, tmp_path, capsys):
     project = committed_project(tmp_path)
     path = project / ".lossgen.toml"
     record = tomllib.loads(path.read_text())
-    old = {k: record[k] for k in ("kind", "target", "name", "lossgen_version", "spec_origin", "spec_sha256")}
+    old = {k: record[k] for k in ("target", "name", "lossgen_version")}
+    old.update({k: record["losses"][0][k] for k in ("kind", "spec_origin", "spec_sha256")})
     old_text = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in old.items())
     path.write_text(old_text + "\n\n[params]\nalpha = 2.0\n")
     edit_docstring_and_add_a_test(project)
@@ -161,11 +163,11 @@ def test_a_record_of_lossgen_0_1_0_still_updates_and_says_what_it_cannot_know(te
     assert code == 0, out
     assert "the record has no copy of the spec (lossgen 0.1.0), so lossgen cannot tell your edits" in out
     assert "does not list the files lossgen wrote" in out
-    assert "Our team uses this" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "Our team uses this" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
     record = tomllib.loads(path.read_text())  # from now on, the record can reproduce the base
-    assert record["record_version"] == 1 and record["spec_text"] and record["files"]
+    assert record["record_version"] == 2 and record["losses"][0]["spec_text"] and record["files"]
     assert run("update", str(project), "--force", "--no-test") == 0
-    assert "Our team uses this" not in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "Our team uses this" not in (project / "asym_mse_loss" / "asym_mse.py").read_text()
     assert (project / "tests" / "test_ours.py").is_file()
 
 
@@ -198,12 +200,12 @@ def test_a_spec_found_through_an_entry_point(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(site))
     assert run("new", "--kind", "asym_mse", "--no-input", "--no-test") == 0
     project = tmp_path / "asym-mse-loss"
-    assert tomllib.loads((project / ".lossgen.toml").read_text())["spec_origin"].startswith("entry point team")
+    assert tomllib.loads((project / ".lossgen.toml").read_text())["losses"][0]["spec_origin"].startswith("entry point team")
     change_default(catalog)
     capsys.readouterr()
     assert run("check", str(project)) == 1
     assert run("update", str(project), "--no-test") == 0
-    assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=4.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
 
 
 def test_an_r_package_updates_with_its_roxygen_edits_kept(team, tmp_path, capsys):
@@ -243,7 +245,7 @@ def test_a_spec_from_tool_lossgen_is_found_from_the_projects_location(tmp_path, 
     capsys.readouterr()
     assert run("check", str(project)) == 1
     assert run("update", str(project), "--no-test") == 0
-    assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=4.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
 
 
 @pytest.mark.e2e
@@ -267,7 +269,7 @@ def test_a_both_pair_is_checked_and_updated_together(team, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{pair / 'python'}: an update is available" in out and f"{pair / 'r'}: an update is available" in out
     assert run("update", str(pair), "--no-test") == 0
-    assert "alpha=4.0):" in (pair / "python" / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=4.0):" in (pair / "python" / "asym_mse_loss" / "asym_mse.py").read_text()
     assert "alpha = 4" in (pair / "r" / "R" / "loss.R").read_text()
     assert run("check", str(pair)) == 0
 
@@ -290,7 +292,7 @@ def test_an_interrupted_update_leaves_the_old_tree_or_the_new_one(team, tmp_path
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143 and err == "Interrupted\n"
     if updated:  # the interrupt waited for the commit: every file and the record are new
-        assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+        assert "alpha=4.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
         assert run("check", str(project)) == 0
     else:
         assert snapshot(project) == before
@@ -303,11 +305,11 @@ def test_a_spec_from_lossgen_path_is_found_again(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert run("new", "--kind", "asym_mse", "--no-input", "--no-test") == 0
     project = tmp_path / "asym-mse-loss"
-    assert tomllib.loads((project / ".lossgen.toml").read_text())["spec_origin"] == "LOSSGEN_PATH"
+    assert tomllib.loads((project / ".lossgen.toml").read_text())["losses"][0]["spec_origin"] == "LOSSGEN_PATH"
     change_default(tmp_path / "shared-catalog")
     assert run("check", str(project)) == 1
     assert run("update", str(project), "--no-test") == 0
-    assert "alpha=4.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=4.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
 
 
 def test_parameters_without_a_project_argument_update_the_current_directory(team, tmp_path, monkeypatch, capsys):
@@ -315,4 +317,4 @@ def test_parameters_without_a_project_argument_update_the_current_directory(team
     monkeypatch.chdir(project)
     capsys.readouterr()
     assert run("update", "--alpha", "5", "--no-test") == 0, capsys.readouterr().err  # "5" is a value, not PROJECT
-    assert "alpha=5.0):" in (project / "asym_mse_loss" / "loss.py").read_text()
+    assert "alpha=5.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()

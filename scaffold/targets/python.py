@@ -32,7 +32,7 @@ def py_literal(value: Any) -> str:
     return repr(value)
 
 
-def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any], about: About) -> dict[str, Any]:
+def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     params = [
         {"name": p.name, "python": python_emit.literal(p, values[p.name]),
          "python_md": sinks.markdown_code_span(python_emit.literal(p, values[p.name])),
@@ -67,15 +67,25 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any], about:
         "reference": reference,
         "reference_class": spec.reference.cls if spec.reference else "",
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
-        "authors_toml": _toml_authors(about),
     }
 
 
-def _toml_authors(about: About) -> str:
+def toml_authors(about: About) -> str:
     """pyproject's `authors`: an array of inline tables, every string through the TOML writer."""
     tables = [f"{{ name = {sinks.toml_string(a.name)}" + (f", email = {sinks.toml_string(a.email)}" if a.email else "")
               + " }" for a in about.authors]
     return "[" + ", ".join(tables) + "]"
+
+
+HEADS = {  # output activation of the toy models, by task (and whether y_pred is logits)
+    "regression": "linear", "multi_output": "linear", "positive_regression": "softplus",
+    "binary": "sigmoid", "categorical": "softmax", "sparse_categorical": "softmax", "metric": "softplus",
+}
+
+
+def head_activation(spec: LossSpec, values: dict[str, Any]) -> str:
+    """The toy model's output activation: what the loss expects y_pred to be."""
+    return "linear" if values.get("from_logits", False) else HEADS[spec.task]
 
 
 def formula_text(spec: LossSpec) -> str:

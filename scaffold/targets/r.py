@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from scaffold import sinks
+from scaffold import domains, sinks
 from scaffold.emit import r as r_emit
-from scaffold.names import Names
+from scaffold.names import LossNames, Names
 from scaffold.spec import LossSpec
-from scaffold.targets.python import formula_text
+from scaffold.targets.python import formula_text, head_activation
 
 
 def r_literal(value: Any) -> str:
@@ -31,13 +31,11 @@ def r_literal(value: Any) -> str:
     return r_emit.value_literal(value)  # booleans, strings, None, empty lists
 
 
-def context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str, Any],
-               shared: dict[str, Any]) -> dict[str, Any]:
+def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict[str, Any]) -> dict[str, Any]:
     """R-only context: the emitted R code, the shared test data as R source, and spec text escaped
     for each place it lands (roxygen comments, the Rd file, DESCRIPTION fields).
 
-    Values are R's: a take() index parameter counts from 1 (lossgen's values, like Python, from 0).
-    `shared` is the context both targets get (license, year, authors)."""
+    Values are R's: a take() index parameter counts from 1 (lossgen's values, like Python, from 0)."""
     def r_params(params: dict[str, Any]) -> dict[str, Any]:
         return {n: r_emit.r_value(spec, n, v) for n, v in params.items()}
 
@@ -54,14 +52,17 @@ def context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str
         "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
         "extremes": data["EXTREMES"],
     }
-    lines = [_r_layout(_r_tree(value), f"{key} <- ") for key, value in cases.items()]
     invalid = [_RCall("list", [("name", _RAtom(sinks.r_string(n))),
                                ("value", _RAtom(r_emit.value_literal(r_emit.r_value(spec, n, v))))])
                for n, v in data["INVALID_PARAMS"]]
-    lines.append(_r_layout(_RCall("list", [(None, i) for i in invalid]), "invalid_params <- "))
     extra = [_RCall("list", [("name", _RAtom(sinks.r_string(n))), ("value", _RAtom(v))])
              for n, p in spec.params.items() for v in r_emit.r_only_invalid(p, r_values[n])]
-    lines.append(_r_layout(_RCall("list", [(None, i) for i in extra]), "invalid_params_r <- "))
+    # tests/testthat/cases/<module>.R: one list, read by each of the loss's test files (testthat
+    # helpers share one environment, so per-loss globals would clash in a package of several)
+    tree = _RCall("list", [("loss", _RAtom(sinks.r_string(names.r_function))),
+                           *((key, _r_tree(value)) for key, value in cases.items()),
+                           ("invalid_params", _RCall("list", [(None, i) for i in invalid])),
+                           ("invalid_params_r", _RCall("list", [(None, i) for i in extra]))])
     signature = [f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in r_values.items()]
     first = data["EXAMPLES"][0]
     example_args = [(p, _RAtom(r_emit.literal(spec.params[p], v))) for p, v in r_params(first["params"]).items()]
@@ -85,12 +86,17 @@ def context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str
         "r_check_helpers": checks,
         "r_uses_last_dim": r_emit.uses_last_dim(spec),
         "r_signature": ", ".join(signature),
-        "r_params_list": _r_layout(r_args(values), "loss_params <- "),
+        # this loss's entry of train.R's `losses` list
+        "r_train_entry": _r_layout(_RCall("list", [
+            ("loss", _RAtom(sinks.r_string(names.r_function))), ("params", r_args(values)),
+            ("task", _RAtom(sinks.r_string(spec.task))), ("outputs", _RAtom(f"{domains.width(spec, values)}L")),
+            ("activation", _RAtom(sinks.r_string(head_activation(spec, values))))]),
+            f"{names.module} = ", indent=2),
         "r_definition": _r_definition(names.r_function, signature),
         # Keras' own names run longer than lintr's 30 (keras3: loss_sparse_categorical_crossentropy):
         # such a name is kept whole, so R users find it, and exempt from that one linter.
         "r_name_over_lintr_limit": len(names.r_function) > LINTR_OBJECT_LENGTH,
-        "r_cases": "\n".join(lines),
+        "r_cases": _r_layout(tree),
         # roxygen comment text (R/loss.R) and the same text as the Rd file man/ holds, wrapped alike
         "r_title": sinks.roxygen_text(" ".join(spec.title.split())),
         "r_summary": sinks.roxygen_lines(_r_wrap(_reflowed(spec.summary))),
@@ -116,8 +122,26 @@ def context(spec: LossSpec, values: dict[str, Any], names: Names, data: dict[str
                          "help_md": sinks.markdown_cell(p.help + (" Counted from 1, as R counts."
                                                                   if p.name in indexes else ""))}
                         for p in spec.params.values()],
-        **_r_about(names, shared),
     }
+
+
+def package_context(losses: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the package's shared files need: the argument checks and helpers any loss calls, the
+    exports, and DESCRIPTION's Title and Description (a one-loss package keeps its loss's)."""
+    helpers = sorted({helper for loss in losses for helper in loss["r_check_helpers"]})
+    functions = [loss["r_function"] for loss in losses]
+    if len(losses) == 1:
+        title, description = losses[0]["r_dcf_title"], losses[0]["r_dcf_description"]
+    else:
+        title = "Keras 3 Loss Functions"
+        description = sinks.dcf_text(
+            f"{len(losses)} Keras 3 loss functions for R: " + ", ".join(f"{f}()" for f in functions)
+            + ". Computed with Python Keras through reticulate; generated by lossgen from the specs "
+            + ", ".join(f"'{loss['kind']}'" for loss in losses) + ".")
+    return {"r_check_helpers": helpers, "r_uses_last_dim": any(loss["r_uses_last_dim"] for loss in losses),
+            "r_exports": sorted(functions), "r_dcf_title": title, "r_dcf_description": description,
+            # train.R's losses list, and the name it trains by default
+            "r_train_losses": ",\n".join("  " + loss["r_train_entry"] for loss in losses)}
 
 
 R_WIDTH = 80  # lintr's default line length
@@ -153,7 +177,7 @@ def _r_person(name: str, email: str, roles: list[str]) -> str:
     return "person(" + ", ".join(parts) + ")"
 
 
-def _r_about(names: Names, shared: dict[str, Any]) -> dict[str, Any]:
+def project_context(names: Names, shared: dict[str, Any]) -> dict[str, Any]:
     """DESCRIPTION's Authors@R and License, and the LICENSE files, from the answers both targets share.
 
     The maintainer ("cre") is the first author with an e-mail address: R CMD build needs one. Without

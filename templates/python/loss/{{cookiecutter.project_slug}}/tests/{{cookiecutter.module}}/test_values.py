@@ -1,0 +1,103 @@
+{%- set loss = cookiecutter._loss -%}
+"""Values: the spec's hand-computed examples, the NumPy reference{% if loss.reference %} and Keras' built-in{% endif %}."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
+{% if cookiecutter._loss.float64_lost_on_torch %}
+from ..backend import BACKEND
+{%- endif %}
+from .cases import EXAMPLES, PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
+from .reference import reference_loss
+{%- if cookiecutter._loss.float64_lost_on_torch %}
+
+# This loss calls ops.maximum or ops.minimum, which on torch return float32 (see ../backend.py): its
+# float64 result there is float32 or float64, depending on what follows them.
+FLOAT64_RESULT_DTYPES = ("float32", "float64") if BACKEND == "torch" else ("float64",)
+{%- else %}
+
+FLOAT64_RESULT_DTYPES = ("float64",)
+{%- endif %}
+
+
+def as_float64(values):
+    return np.asarray(values, dtype="float64")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e["id"])
+def test_spec_example(example):
+    y_true, y_pred = as_float64(example["y_true"]), as_float64(example["y_pred"])
+    expected = as_float64(example["loss"])
+    function_values = {{ cookiecutter.function_name }}(y_true, y_pred, **example["params"])
+    loss = {{ cookiecutter.class_name }}(**example["params"], reduction=None, dtype="float64")
+    np.testing.assert_allclose(function_values, expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(loss(y_true, y_pred), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(reference_loss(y_true, y_pred, **example["params"]), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_matches_numpy_reference():
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    reference = reference_loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    np.testing.assert_allclose(values, reference, rtol=1e-6, atol=1e-9)
+{%- if loss.has_formula %}
+    # The values lossgen computed from the spec at generation time (the R package checks these too).
+    np.testing.assert_allclose(reference, RANDOM_LOSS, rtol=1e-9, atol=1e-12)
+{%- endif %}
+{% if loss.reference %}
+
+def test_matches_keras_builtin():
+    builtin = keras.losses.{{ loss.reference }}
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    np.testing.assert_allclose(values, builtin(RANDOM_Y_TRUE, RANDOM_Y_PRED), rtol=1e-6, atol=1e-7)
+{% endif %}
+
+def test_float32_stays_float32():
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE.astype("float32"), RANDOM_Y_PRED.astype("float32"), **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) == "float32"
+
+
+def test_float64_stays_float64():
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) in FLOAT64_RESULT_DTYPES
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_computes_in_float32(dtype):
+    y_true = ops.convert_to_tensor(RANDOM_Y_TRUE, dtype=dtype)
+    y_pred = ops.convert_to_tensor(RANDOM_Y_PRED, dtype=dtype)
+    values = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
+    assert keras.backend.standardize_dtype(values.dtype) == "float32"
+
+
+def test_one_value_per_sample():
+    values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
+    assert tuple(values.shape) == (len(RANDOM_Y_PRED),)
+{% if cookiecutter.task == "sparse_categorical" %}
+
+def test_labels_with_and_without_trailing_axis():
+    labels = RANDOM_Y_TRUE.reshape(-1)
+    flat = {{ cookiecutter.function_name }}(labels, RANDOM_Y_PRED, **PARAMS)
+    column = {{ cookiecutter.function_name }}(labels[:, None], RANDOM_Y_PRED, **PARAMS)
+    np.testing.assert_allclose(flat, column, rtol=1e-6)
+    assert tuple(flat.shape) == (len(labels),)
+{% elif cookiecutter.task not in ("categorical", "multi_output") %}
+
+def test_targets_without_trailing_axis_are_aligned():
+    # A (batch,) target against a (batch, 1) prediction must not broadcast to (batch, batch).
+    y_true, y_pred = RANDOM_Y_TRUE[:, :1], RANDOM_Y_PRED[:, :1]
+    expected = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
+    values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(y_true[:, 0], y_pred)
+    assert tuple(values.shape) == (len(y_pred),)
+    np.testing.assert_allclose(values, expected, rtol=1e-5)
+{% endif %}
+{%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical", "metric") %}
+
+def test_integer_labels():
+    # Loss.__call__ casts integer labels to float; the loss must give the same values either way.
+    as_int = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE.astype("int32"), RANDOM_Y_PRED)
+    as_float = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
+    np.testing.assert_allclose(as_int, as_float, rtol=1e-6)
+{%- endif %}

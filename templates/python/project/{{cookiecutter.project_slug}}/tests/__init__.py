@@ -1,0 +1,1 @@
+"""Tests of the generated losses: one package per loss (values, gradients, stability, Keras), and training."""

@@ -1,0 +1,147 @@
+{%- set project = cookiecutter._project -%}
+{%- set losses = project.losses -%}
+{%- set tasks = losses | map(attribute="task") | unique | list -%}
+"""Train a small model with one of this package's losses on synthetic data of its task.
+
+    python train.py [--loss {{ losses[0].module }}] [--epochs 10] [--seed 0] [--plot loss.png]
+
+Prints the training loss per epoch; it should fall. --plot needs matplotlib.
+Losses: {{ losses | map(attribute="module") | join(", ") }}.
+"""
+
+import argparse
+
+import keras
+import numpy as np
+{%- if "metric" in tasks %}
+from keras import ops
+{%- endif %}
+
+from {{ cookiecutter.package }} import {{ losses | map(attribute="class_name") | join(", ") }}
+
+# Each loss with the parameters the package was generated with, its task, and the model head it trains.
+LOSSES = {
+{%- for loss in losses %}
+    "{{ loss.module }}": {
+        "loss": {{ loss.class_name }},
+        "params": {{ loss.params_python }},
+        "task": "{{ loss.task }}",
+        "outputs": {{ loss.width }},
+        "activation": "{{ loss.head_activation }}",
+    },
+{%- endfor %}
+}
+FEATURES = 8
+
+
+def make_data(task, outputs, samples=512, seed=0):
+    """Inputs and targets of the task, with a learnable relation between them."""
+    rng = np.random.default_rng(seed)
+{%- if "metric" in tasks %}
+    if task == "metric":
+        # Pairs of points; label 1 when both come from the same cluster.
+        centers = rng.normal(scale=3.0, size=(4, FEATURES))
+        left, right = rng.integers(0, 4, samples), rng.integers(0, 4, samples)
+        right = np.where(rng.random(samples) < 0.5, left, right)
+        noise = rng.normal(scale=0.5, size=(2, samples, FEATURES))
+        x = np.concatenate([centers[left] + noise[0], centers[right] + noise[1]], axis=-1)
+        return x, (left == right).astype("float32")[:, None]
+{%- endif %}
+{%- if tasks != ["metric"] %}
+    x = rng.normal(size=(samples, FEATURES)).astype("float32")
+    scores = x @ rng.normal(size=(FEATURES, outputs))
+{%- for task in tasks if task != "metric" %}
+    {{ "if" if loop.first else "elif" }} task in {{ {"regression": '("regression", "multi_output")', "multi_output": '("regression", "multi_output")'}.get(task, '("' ~ task ~ '",)') }}:
+{%- if task in ("regression", "multi_output") %}
+        y = (scores + rng.normal(scale=0.1, size=scores.shape)).astype("float32")
+{%- elif task == "positive_regression" %}
+        y = rng.poisson(np.exp(0.3 * scores)).astype("float32")
+{%- elif task == "binary" %}
+        y = (scores > 0).astype("float32")
+{%- elif task == "categorical" %}
+        y = np.eye(outputs, dtype="float32")[scores.argmax(axis=-1)]
+{%- elif task == "sparse_categorical" %}
+        y = scores.argmax(axis=-1).astype("int32")
+{%- endif %}
+{%- endfor %}
+    else:
+        raise ValueError(f"no synthetic data for the {task!r} task")
+    return x, y
+{%- endif %}
+{% if "metric" in tasks %}
+
+class PairDistance(keras.layers.Layer):
+    """Euclidean distance between the embeddings of the two halves of each input row."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = keras.layers.Dense(units)
+
+    def call(self, pairs):
+        left, right = ops.split(pairs, 2, axis=-1)
+        difference = self.embed(left) - self.embed(right)
+        return ops.sqrt(ops.sum(ops.square(difference), axis=-1, keepdims=True) + 1e-9)
+{% endif %}
+
+def build_model(task, outputs, activation):
+{%- if "metric" in tasks %}
+    if task == "metric":
+        return keras.Sequential([keras.Input((2 * FEATURES,)), PairDistance()])
+{%- endif %}
+    return keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(outputs, activation=activation),
+        ]
+    )
+
+
+def train(loss="{{ losses[0].module }}", epochs=10, seed=0, verbose=0):
+    """Fit the model with the named loss and return the training loss of each epoch."""
+    entry = LOSSES[loss]
+    keras.utils.set_random_seed(seed)
+    x, y = make_data(entry["task"], entry["outputs"], seed=seed)
+    model = build_model(entry["task"], entry["outputs"], entry["activation"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss=entry["loss"](**entry["params"]))
+    history = model.fit(x, y, epochs=epochs, batch_size=64, verbose=verbose)
+    return history.history["loss"]
+
+
+def pyplot():
+    """matplotlib's pyplot, or a clear exit naming the extra that installs it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit('--plot needs matplotlib: pip install -e ".[plot]"') from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(losses, path, title, plt):
+    figure, axes = plt.subplots()
+    axes.plot(range(1, len(losses) + 1), losses, marker="o")
+    axes.set(xlabel="epoch", ylabel="training loss", title=title)
+    figure.savefig(path)
+    print(f"saved {path}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loss", choices=sorted(LOSSES), default="{{ losses[0].module }}")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", metavar="PNG", help="save a plot of the loss curve")
+    args = parser.parse_args(argv)
+    plt = pyplot() if args.plot else None  # before training: a missing extra should not cost a run
+    losses = train(args.loss, args.epochs, args.seed)
+    for epoch, value in enumerate(losses, start=1):
+        print(f"epoch {epoch:3d}  loss {value:.6f}")
+    if args.plot:
+        plot(losses, args.plot, LOSSES[args.loss]["loss"].__name__, plt)
+
+
+if __name__ == "__main__":
+    main()

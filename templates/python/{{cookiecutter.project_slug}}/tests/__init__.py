@@ -1,1 +1,0 @@
-"""Tests of the generated loss: values, gradients, stability, Keras integration, training."""
