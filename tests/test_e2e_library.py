@@ -50,9 +50,9 @@ def libraries(tmp_path_factory) -> dict[str, Path]:
     assert run("add", str(grown), "--kind", "quantile", "--tau", "0.9", "--no-test") == 0
     made["grown"] = grown
 
-    assert run("new", "--catalog", str(TEAM), "--all", "--name", "teamcatalog", "--target", "both", "--no-input",
+    assert run("new", "--catalog", str(TEAM), "--all", "--name", "catalog-losses", "--target", "both", "--no-input",
                "--no-test", "-o", str(root / "all")) == 0
-    made["all"] = root / "all" / "teamcatalog"
+    made["all"] = root / "all" / "catalog-losses"
     return made
 
 
