@@ -250,6 +250,8 @@ def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, 
     if record["files"] is None:
         notes.append("the record does not list the files lossgen wrote (lossgen 0.1.0): your edits are "
                      "merged against a fresh rendering of the recorded answers")
+    if record["files"] is not None:  # what lossgen did not write then has no base: a new template file is added
+        base = {rel: content for rel, content in base.items() if rel in recorded_files}
     for rel, digest in recorded_files.items():  # the record's hash proves the file is what lossgen wrote
         if ours.get(rel) is not None and hashlib.sha256(ours[rel]).hexdigest() == digest:
             base[rel] = ours[rel]
@@ -257,6 +259,11 @@ def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, 
     edited_dropped = [merge.FileChange(rel, merge.KEEP_EDITED) for rel in sorted(recorded_files)
                       if rel not in base and rel not in new and ours.get(rel) is not None]
     changes = sorted(changes + edited_dropped, key=lambda c: c.path)
+    stranded = [c.path for c in changes if c.action == merge.KEEP_EDITED and c.path not in new]
+    if stranded and record.get("record_version", 1) < 2:  # a project of the one-loss layout
+        notes.append(f"lossgen no longer writes {', '.join(stranded)}, which you edited: kept as they are. Since "
+                     "lossgen 0.2.0 each loss lives in <package>/<module>.py with its tests in tests/<module>/ "
+                     "(R: tests/testthat/test-<module>-*.R); carry your edits over to the files that replace them")
     if force:  # every file lossgen writes becomes its new rendering; nothing else is touched
         reset = {rel: merge.FileChange(rel, merge.UPDATE if ours.get(rel) is not None else merge.ADD, content)
                  for rel, content in new.items() if ours.get(rel) != content}

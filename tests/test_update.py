@@ -318,3 +318,25 @@ def test_parameters_without_a_project_argument_update_the_current_directory(team
     capsys.readouterr()
     assert run("update", "--alpha", "5", "--no-test") == 0, capsys.readouterr().err  # "5" is a value, not PROJECT
     assert "alpha=5.0):" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
+
+
+def test_a_file_a_newer_lossgen_generates_is_added_not_taken_for_deleted(team, tmp_path, capsys):
+    """A project from before a template file existed: the record does not list it, so it has no base
+    and update adds it (rather than taking its absence for the owner's deletion)."""
+    import tomli_w
+
+    project = committed_project(tmp_path)
+    workflow = ".github/workflows/test.yml"
+    (project / workflow).unlink()
+    path = project / ".lossgen.toml"
+    record = tomllib.loads(path.read_text())
+    del record["files"][workflow]
+    path.write_text(tomli_w.dumps(record))
+    capsys.readouterr()
+    assert run("update", str(project), "--no-test") == 0
+    assert re.search(rf"^  added +{re.escape(workflow)}$", capsys.readouterr().out, re.M)
+    assert (project / workflow).is_file()
+    deleted = project / "tests" / "asym_mse" / "test_gradients.py"  # the owner's deletion still stands
+    deleted.unlink()
+    assert run("update", str(project), "--alpha", "5", "--no-test") == 0
+    assert not deleted.exists()
