@@ -208,3 +208,15 @@ def test_update_changes_the_parameters_of_the_loss_named(library, capsys):
     huber = (library / "teamlosses" / "huber.py").read_text()
     assert "delta=3.0" in huber and '"""Huber loss (our default).' in huber
     assert run("check", str(library)) == 0
+
+
+@pytest.mark.parametrize("kinds", [["huber"], ["huber", "binary_focal", "mse"]], ids=["one", "three"])
+def test_readmes_have_one_blank_line_between_blocks(tmp_path, kinds):
+    args = [a for kind in kinds for a in ("--kind", kind)]
+    assert run("new", *args, "--name", "teamlosses", "--target", "both", "--no-input", "--no-test",
+               "-o", str(tmp_path)) == 0
+    for target in ("python", "r"):
+        readme = (tmp_path / "teamlosses" / target / "README.md").read_text()
+        assert "\n\n\n" not in readme, target
+        headings = [line for line in readme.splitlines() if line.startswith("## ")]
+        assert len(headings) >= (3 if len(kinds) == 1 else 5), headings
