@@ -919,9 +919,15 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # a bug in lossgen: still one line unless asked for the traceback
         if os.environ.get("LOSSGEN_DEBUG"):
             raise
-        click.echo(f"Error: internal error: {type(exc).__name__}: {exc} (set LOSSGEN_DEBUG=1 for details)",
-                   err=True)
+        click.echo(f"Error: internal error: {type(exc).__name__}: {_one_line(str(exc))} (set LOSSGEN_DEBUG=1 for "
+                   "details)", err=True)
         return 1
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """An exception's message as one line of at most `limit` characters (some carry a whole context)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
+from scaffold import cli as cli_module
 from scaffold.cli import cli, main
 from scaffold.sinks import markdown_text
 
@@ -364,3 +365,14 @@ def test_missing_catalog_directory(tmp_path, capsys):
     code, out, err = run_main(capsys, "list", "--catalog", str(tmp_path / "nope"))
     assert code == 2 and out == ""
     assert_one_line_error(err, f"catalog directory {tmp_path / 'nope'} (from --catalog) does not exist")
+
+
+def test_an_internal_error_is_one_short_line(monkeypatch, capsys):
+    def broken(*args):
+        raise RuntimeError("context:\n" + "x" * 5000)
+
+    monkeypatch.setattr(cli_module, "open_catalog", broken)
+    assert cli_module.main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: internal error: RuntimeError: context: xxx") and err.count("\n") == 1
+    assert len(err) < 450 and err.rstrip().endswith("(set LOSSGEN_DEBUG=1 for details)")
