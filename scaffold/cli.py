@@ -524,11 +524,12 @@ def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, 
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
-    default_name = members[0].spec.name if len(members) == 1 else LIBRARY_NAME
+    one_kind = len(members) == 1 and not all_kinds  # its names derive from --name, as they always did
+    default_name = members[0].spec.name if one_kind else LIBRARY_NAME
     if interactive and name is None:  # asked, and the destination checked, before the parameters
         name, output_dir = _ask_destination(default_name, targets, output_dir, force)
     name = default_name if name is None else name
-    members = [_bound(member, interactive, name if len(members) == 1 else member.spec.name) for member in members]
+    members = [_bound(member, interactive, name if one_kind else member.spec.name) for member in members]
     project_about = _about(license_id, author, email, interactive)
     _generate(ctx, members, targets, output_dir, name, force, no_format, no_test, project_about)
 

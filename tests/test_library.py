@@ -114,6 +114,16 @@ def test_all_takes_every_spec_of_the_team_catalog(tmp_path, capsys):
     assert "export(asym_mse_loss)\nexport(topk_mse_loss)\n" in namespace
 
 
+def test_all_names_each_loss_after_its_kind_even_when_the_catalog_holds_one(tmp_path):
+    catalog = tmp_path / "team"
+    catalog.mkdir()
+    (catalog / "asym_mse.toml").write_text((TEAM / "asym_mse.toml").read_text())
+    assert run("new", "--catalog", str(catalog), "--all", "--name", "teamlosses", "--no-input", "--no-test",
+               "-o", str(tmp_path)) == 0
+    assert (tmp_path / "teamlosses" / "teamlosses" / "asym_mse.py").is_file()
+    assert [loss["name"] for loss in record_of(tmp_path / "teamlosses")["losses"]] == ["asym_mse"]
+
+
 def test_all_with_a_task_takes_that_tasks_kinds(tmp_path):
     assert run("new", "--all", "--task", "binary", "--name", "binary", "--no-input", "--no-test",
                "-o", str(tmp_path)) == 0
