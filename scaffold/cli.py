@@ -529,7 +529,9 @@ def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, 
     if interactive and name is None:  # asked, and the destination checked, before the parameters
         name, output_dir = _ask_destination(default_name, targets, output_dir, force)
     name = default_name if name is None else name
-    members = [_bound(member, interactive, name if one_kind else member.spec.name) for member in members]
+    asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
+    members = [_bound(member, asks, name if one_kind else member.spec.name, say_kind=len(members) > 1)
+               for member in members]
     project_about = _about(license_id, author, email, interactive)
     _generate(ctx, members, targets, output_dir, name, force, no_format, no_test, project_about)
 
@@ -563,11 +565,13 @@ def _members(ctx, kinds, all_kinds, task, catalogs, given, interactive: bool) ->
     return [Member(spec, chosen, spec.name, frozenset(chosen))]
 
 
-def _bound(member, interactive: bool, name: str):
+def _bound(member, interactive: bool, name: str, say_kind: bool = False):
     """The member with every parameter's value (prompted for in a terminal) and its loss name.
     Answers the user gave (on the command line or at a prompt) stay; the others follow the spec's defaults."""
     from scaffold.library import Member
 
+    if interactive and say_kind and set(member.spec.params) - set(member.values):
+        click.echo(f"Parameters of {member.spec.name} ({member.spec.title}):")
     values = _values(member.spec, member.values, interactive)
     given = frozenset(member.spec.params) if interactive else member.given
     return Member(member.spec, values, name, given)

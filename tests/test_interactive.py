@@ -74,3 +74,25 @@ def test_kinds_are_numbered_by_task_and_the_destination_is_checked_before_the_pa
     assert taken < result.output.index("delta: Error size where the loss turns")
     assert (tmp_path / "my-huber-loss" / "my_huber_loss" / "my_huber.py").is_file()
     assert (tmp_path / "huber-loss" / "mine.txt").read_text() == "taken"
+
+
+def test_several_kinds_ask_for_each_kinds_missing_parameters_under_its_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    result = CliRunner().invoke(cli, ["new", "--kind", "huber", "--delta", "2", "--kind", "binary_focal",
+                                      "--gamma", "3", "--no-from-logits", "--target", "python", "--name", "team-losses",
+                                      "--license", "MIT", "--no-test", "-o", str(tmp_path)],
+                                input="0.5\nAda\n\n")
+    assert result.exit_code == 0, result.output
+    asked = result.output.split("Generated")[0]
+    assert "Parameters of binary_focal (Binary focal cross-entropy):" in asked and "alpha (" in asked
+    assert "Parameters of huber" not in asked and "delta (" not in asked  # nothing left to ask for huber
+    text = (tmp_path / "team-losses" / "team_losses" / "binary_focal.py").read_text()
+    assert "gamma=3.0" in text and "alpha=0.5" in text
+
+
+def test_all_in_a_terminal_takes_the_specs_defaults_without_asking(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    result = CliRunner().invoke(cli, ["new", "--all", "--task", "metric", "--target", "python", "--name", "metric",
+                                      "--license", "MIT", "--no-test", "-o", str(tmp_path)], input="Ada\n\n")
+    assert result.exit_code == 0, result.output
+    assert "Parameters of" not in result.output and "margin (" not in result.output
