@@ -52,15 +52,15 @@ def test_generated_package_tests_pass(kind, reports):
 
 
 def r_numbers(text: str, variable: str) -> np.ndarray:
-    match = re.search(rf"^{variable} <- (?:matrix\(\s*)?c\(([^)]*)\)", text, re.MULTILINE)
+    match = re.search(rf"^\s*{variable} = (?:matrix\(\s*)?c\(([^)]*)\)", text, re.MULTILINE)
     assert match, f"{variable} not found"
     return np.array([float(v) for v in match.group(1).split(",")])
 
 
 @pytest.mark.parametrize("kind", ["huber", "sparse_focal", "weighted_cce", "contrastive"])
 def test_r_and_python_projects_check_identical_inputs_and_reference(kind, packages, tmp_path):
-    python_cases = runpy.run_path(str(generate(tmp_path, kind, "python") / "tests" / "cases.py"))
-    r_cases = (packages[kind] / "tests" / "testthat" / "helper-cases.R").read_text()
+    python_cases = runpy.run_path(str(generate(tmp_path, kind, "python") / "tests" / kind / "cases.py"))
+    r_cases = (packages[kind] / "tests" / "testthat" / "cases" / f"{kind}.R").read_text()
     for r_name, py_name in [("random_y_true", "RANDOM_Y_TRUE"), ("random_y_pred", "RANDOM_Y_PRED"),
                             ("random_loss", "RANDOM_LOSS")]:
         np.testing.assert_array_equal(r_numbers(r_cases, r_name), np.ravel(python_cases[py_name]))

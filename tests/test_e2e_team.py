@@ -96,4 +96,4 @@ def test_failing_generated_tests_make_new_exit_1(tmp_path):
     code = cli_module.main(["new", "--catalog", str(catalog), "--kind", "asym_mse", "--no-input",
                             "-o", str(tmp_path / "out")])
     assert code == cli_module.EXIT_TESTS_FAILED == 1
-    assert (tmp_path / "out" / "asym-mse-loss" / "tests" / "test_values.py").is_file()  # kept to inspect
+    assert (tmp_path / "out" / "asym-mse-loss" / "tests" / "asym_mse" / "test_values.py").is_file()  # kept to inspect

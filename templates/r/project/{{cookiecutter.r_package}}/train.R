@@ -19,6 +19,7 @@ keras <- reticulate::import("keras", delay_load = TRUE)
 losses <- list(
 {{ project.r_train_losses }}
 )
+default_loss <- "{{ losses[0].module }}"
 n_features <- 8L
 
 # Inputs and targets of the task, with a learnable relation between them.
@@ -123,8 +124,8 @@ loss_factory <- function(name) {
 
 # Fit the model with the named loss and return the training loss of each
 # epoch. `loss` replaces the loss function (the tests pass the package's).
-train <- function(name = "{{ losses[0].module }}", epochs = 10L, seed = 0L,
-                  loss = NULL, verbose = 0L) {
+train <- function(name = default_loss, epochs = 10L, seed = 0L, loss = NULL,
+                  verbose = 0L) {
   entry <- losses[[name]]
   if (is.null(loss)) {
     loss <- do.call(loss_factory(entry$loss), entry$params)
@@ -154,7 +155,7 @@ usage <- paste(
   "",
   "  --loss NAME      the loss to train with, one of:",
   paste0("                   ", names(losses), collapse = "\n"),
-  "                   (default {{ losses[0].module }})",
+  paste0("                   (default ", default_loss, ")"),
   "  --epochs N       epochs to train (default 10)",
   "  --seed N         seed of the data and the model's weights (default 0)",
   "  --plot FILE.png  draw the loss per epoch into FILE.png",
@@ -166,8 +167,7 @@ usage <- paste(
 # what is wrong with it. --name value and --name=value are both accepted.
 parse_args <- function(args) {
   options <- list(
-    loss = "{{ losses[0].module }}", epochs = 10L, seed = 0L, plot = NULL,
-    help = FALSE
+    loss = default_loss, epochs = 10L, seed = 0L, plot = NULL, help = FALSE
   )
   args <- unlist(lapply(args, function(arg) {
     if (!grepl("^--[a-z]+=", arg)) {

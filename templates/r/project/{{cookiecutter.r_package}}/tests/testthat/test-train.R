@@ -31,7 +31,8 @@ test_that("train.R: usage errors, --help and --plot's file checked first", {
   sys.source(script, envir = train)
   parse <- train$parse_args
   expect_equal(parse(character())$epochs, 10L)
-  expect_equal(parse(character())$loss, "{{ cookiecutter._project.losses[0].module }}")
+  expect_equal(parse(character())$loss, train$default_loss)
+  expect_true(train$default_loss %in% names(train$losses))
   expect_error(parse(c("--loss", "x")), "--loss must be one of", fixed = TRUE)
   expect_equal(parse(c("--epochs", "3", "--plot", "x.png"))$plot, "x.png")
   expect_true(parse("--help")$help)
