@@ -76,13 +76,13 @@ def test_generated_project_tests_pass(kind, backend, backend_reports):
 def test_huber_delta_2_matches_keras_and_reloads(projects, reports):
     project = projects["huber --delta 2"]
     assert reports["huber --delta 2"].ok
-    cases = (project / "tests" / "huber" / "cases.py").read_text()
+    cases = (project / "tests" / "huber_delta_2" / "cases.py").read_text()
     assert 'PARAMS = {"delta": 2.0}' in cases
-    values_tests = (project / "tests" / "huber" / "test_values.py").read_text()
+    values_tests = (project / "tests" / "huber_delta_2" / "test_values.py").read_text()
     # The passing suite compared against Keras' own Huber with delta=2 on random data ...
     assert 'keras.losses.Huber(delta=2.0, reduction=None, dtype="float64")' in values_tests
     # ... and saved and reloaded a compiled model without custom_objects.
-    assert "keras.models.load_model(path)" in (project / "tests" / "huber" / "test_keras.py").read_text()
+    assert "keras.models.load_model(path)" in (project / "tests" / "huber_delta_2" / "test_keras.py").read_text()
 
 
 def test_generated_code_is_black_clean(projects):
