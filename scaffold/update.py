@@ -109,12 +109,13 @@ def find_spec(record: dict[str, Any], project: Path, catalogs: tuple[str, ...]) 
     """The spec as it is today, from where the loss's spec came from (or --catalog); `record` is one
     loss's entry of the project record."""
     recorded = record.get("catalog")
-    if not catalogs and recorded:
+    if recorded:  # searched after --catalog: `add --catalog B` still finds the other losses' specs in A
         directory = (project / recorded).resolve()
-        if not directory.is_dir():
+        if directory.is_dir():
+            catalogs = (*catalogs, str(directory))
+        elif not catalogs:
             raise UsageError(f"{project / RECORD}: the spec's catalog {recorded} ({directory}) is gone; "
                              "pass --catalog DIR to say where the spec lives now")
-        catalogs = (str(directory),)
     catalog = load_catalog(tuple(catalogs), cwd=project.resolve())
     kind = record["kind"]
     if kind not in catalog.specs:
@@ -250,7 +251,7 @@ def prepare(project: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, 
     if record["files"] is None:
         notes.append("the record does not list the files lossgen wrote (lossgen 0.1.0): your edits are "
                      "merged against a fresh rendering of the recorded answers")
-    if record["files"] is not None:  # what lossgen did not write then has no base: a new template file is added
+    else:  # what lossgen did not write then has no base: a file a newer lossgen generates is added
         base = {rel: content for rel, content in base.items() if rel in recorded_files}
     for rel, digest in recorded_files.items():  # the record's hash proves the file is what lossgen wrote
         if ours.get(rel) is not None and hashlib.sha256(ours[rel]).hexdigest() == digest:

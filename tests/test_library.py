@@ -230,3 +230,17 @@ def test_readmes_have_one_blank_line_between_blocks(tmp_path, kinds):
         assert "\n\n\n" not in readme, target
         headings = [line for line in readme.splitlines() if line.startswith("## ")]
         assert len(headings) >= (3 if len(kinds) == 1 else 5), headings
+
+
+def test_add_from_another_catalog_still_finds_the_other_losses_specs(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for catalog, spec in ((first, "asym_mse.toml"), (second, "topk_mse.toml")):
+        catalog.mkdir()
+        (catalog / spec).write_text((TEAM / spec).read_text())
+    assert run("new", "--catalog", str(first), "--kind", "asym_mse", "--name", "team-losses", "--no-input",
+               "--no-test", "-o", str(tmp_path)) == 0
+    project = tmp_path / "team-losses"
+    assert run("add", str(project), "--catalog", str(second), "--kind", "topk_mse", "--no-test") == 0
+    losses = record_of(project)["losses"]
+    assert [(loss["kind"], loss["catalog"]) for loss in losses] == [("asym_mse", "../first"), ("topk_mse", "../second")]
+    assert run("check", str(project)) == 0
