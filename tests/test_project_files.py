@@ -54,9 +54,15 @@ def test_pyproject_carries_readme_license_and_authors(tmp_path):
     assert "Copyright (c) " in (project / "LICENSE").read_text() and "Ada Lovelace" in (project / "LICENSE").read_text()
 
 
-@pytest.mark.parametrize("kind", ["huber", "binary_focal", "sparse_focal", "output_mse", "contrastive"])
+@pytest.mark.parametrize("kind", ["huber", "binary_focal", "sparse_focal", "output_mse", "contrastive", "library"])
 def test_generated_python_passes_ruff_with_its_default_rules(tmp_path, kind):
-    project = generate(tmp_path, kind=kind)
+    if kind == "library":  # several losses: the package's imports, __all__ and train.py's import sorted too
+        kinds = ["mse", "huber", "multi_output_mse", "binary_focal", "contrastive", "sparse_focal"]
+        assert cli_module.main(["new", *(a for k in kinds for a in ("--kind", k)), "--name", "team-losses", "--no-input",
+                     "--no-test", "-o", str(tmp_path)]) == 0
+        project = tmp_path / "team-losses"
+    else:
+        project = generate(tmp_path, kind=kind)
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

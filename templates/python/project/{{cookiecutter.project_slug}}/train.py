@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 {%- endif %}
 
-from {{ cookiecutter.package }} import {{ losses | map(attribute="class_name") | join(", ") }}
+from {{ cookiecutter.package }} import {{ losses | map(attribute="class_name") | sort(case_sensitive=True) | join(", ") }}
 
 # Each loss with the parameters the package was generated with, its task, and the model head it trains.
 LOSSES = {
@@ -47,12 +47,12 @@ def make_data(task, outputs, samples=512, seed=0):
         x = np.concatenate([centers[left] + noise[0], centers[right] + noise[1]], axis=-1)
         return x, (left == right).astype("float32")[:, None]
 {%- endif %}
-{%- if tasks != ["metric"] %}
+{%- if project.data_tasks %}
     x = rng.normal(size=(samples, FEATURES)).astype("float32")
     scores = x @ rng.normal(size=(FEATURES, outputs))
-{%- for task in tasks if task != "metric" %}
-    {{ "if" if loop.first else "elif" }} task in {{ {"regression": '("regression", "multi_output")', "multi_output": '("regression", "multi_output")'}.get(task, '("' ~ task ~ '",)') }}:
-{%- if task in ("regression", "multi_output") %}
+{%- for task in project.data_tasks %}
+    {{ "if" if loop.first else "elif" }} {{ 'task in ("regression", "multi_output")' if task == "regression" else 'task == "' ~ task ~ '"' }}:
+{%- if task == "regression" %}
         y = (scores + rng.normal(scale=0.1, size=scores.shape)).astype("float32")
 {%- elif task == "positive_regression" %}
         y = rng.poisson(np.exp(0.3 * scores)).astype("float32")

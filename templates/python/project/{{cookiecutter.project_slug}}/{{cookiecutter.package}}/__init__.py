@@ -6,13 +6,13 @@
 
 Importing the package registers every loss with Keras, so saved models that use them reload."""
 {%- endif %}
-{% for loss in losses %}
+{% for loss in losses | sort(attribute="module", case_sensitive=True) %}
 from {{ cookiecutter.package }}.{{ loss.module }} import {{ loss.class_name }}, {{ loss.function_name }}
 {%- endfor %}
 
 __all__ = [
-{%- for loss in losses %}
-    "{{ loss.class_name }}",
-    "{{ loss.function_name }}",
+{%- for name in (losses | map(attribute="class_name") | sort(case_sensitive=True) | list)
+               + (losses | map(attribute="function_name") | sort(case_sensitive=True) | list) %}
+    "{{ name }}",
 {%- endfor %}
 ]
