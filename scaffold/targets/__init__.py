@@ -39,7 +39,6 @@ def build_context(members: list[Member], names: Names, target: str, name: str,
     project = {
         "version": __version__,
         "command": command,
-        "is_library": len(members) > 1,
         # who the project belongs to: the SPDX id, and the authors as given (each target's context
         # writes them for its own files through scaffold/sinks)
         "license": about.license, "license_name": LICENSES[about.license], "year": year,
