@@ -49,7 +49,7 @@ def build_context(members: list[Member], names: Names, target: str, name: str,
     }
     if target == "r":
         project.update(r.project_context(names, project))
-    losses = [_loss(member, target, project) for member in members]
+    losses = [_loss(member, target) for member in members]
     project["losses"] = losses
     project["has_plot"] = any(loss["has_plot"] for loss in losses)
     # train.py's synthetic data, one branch per kind of target (multi_output's is regression's)
@@ -66,12 +66,11 @@ def build_context(members: list[Member], names: Names, target: str, name: str,
             "_project": project}
 
 
-def _loss(member: Member, target: str, project: dict[str, Any]) -> dict[str, Any]:
+def _loss(member: Member, target: str) -> dict[str, Any]:
     spec, values, names = member.spec, member.values, member.names
     data = test_data(spec, values)
     formula = python.formula_text(spec)
     loss = {
-        **project,  # a per-loss template reads the package's version, license and command here too
         "module": names.module, "class_name": names.class_name, "function_name": names.function_name,
         "r_function": names.r_function, "kind": spec.name, "task": spec.task,
         "title_md": sinks.markdown_text(spec.title), "summary_md": sinks.markdown_text(spec.summary),
