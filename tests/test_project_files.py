@@ -137,3 +137,7 @@ def test_the_wheel_ships_every_template_file(tmp_path):
                              check=True).stdout.split()
     expected = {path.removeprefix("templates/") for path in tracked}
     assert expected and expected <= shipped, sorted(expected - shipped)
+    modules = subprocess.run(["git", "ls-files", "scaffold"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    missing = set(modules) - set(zipfile.ZipFile(wheel).namelist())  # e.g. a subpackage pyproject does not list
+    assert modules and not missing, sorted(missing)
