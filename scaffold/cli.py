@@ -24,12 +24,18 @@ from scaffold.about import DEFAULT_LICENSE, LICENSES
 from scaffold.catalog import Catalog, load_catalog
 from scaffold.errors import LossgenError, SpecError, UsageError
 from scaffold.record import TARGETS
+from scaffold.sinks import terminal_text
 from scaffold.spec import TASKS, LossSpec, Param
 
 TARGET_CHOICES = (*TARGETS, "both")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the generated Python tests run on
 EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
 LIBRARY_NAME = "losses"  # the project name of a package of several losses when --name is not given
+
+
+def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """Every line lossgen prints: text from specs, records and paths is escaped for the terminal."""
+    click.echo(terminal_text(str(message)), err=err, nl=nl)
 
 
 class SpecParamType(click.ParamType):
@@ -334,14 +340,14 @@ def list_kinds(task, catalogs):
     catalog = open_catalog(catalogs)
     names = catalog.names(task)
     if not names:
-        click.echo(f"no kinds for task {task}")
+        echo(f"no kinds for task {task}")
         return
     width = max(map(len, names))
     task_width = max(len(catalog.specs[n].task) for n in names)
     for name in names:
         spec = catalog.specs[name]
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
-        click.echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin)
+        echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin)
 
 
 def _fit(line: str) -> str:
@@ -357,10 +363,10 @@ def _kind_menu(catalog: Catalog) -> list[str]:
     number = 0
     for task in TASKS:
         if catalog.names(task):
-            click.echo(f"{task}:")
+            echo(f"{task}:")
         for name in catalog.names(task):
             number += 1
-            click.echo(_fit(f"  {number:>2}. {name:<{width}}  {catalog.specs[name].summary}"))
+            echo(_fit(f"  {number:>2}. {name:<{width}}  {catalog.specs[name].summary}"))
     return order
 
 
@@ -371,7 +377,7 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
             values[name] = given[name]
         elif interactive:
             if param.help:  # what the parameter means, then the prompt with what is allowed
-                click.echo(f"{name}: {param.help}")
+                echo(f"{name}: {param.help}")
             if param.type == "bool":
                 values[name] = click.confirm(name, default=param.default)
             else:
@@ -404,7 +410,7 @@ def show(ctx, kind, target, plot_path, catalogs, **given):
         return
     from scaffold.render import preview
 
-    click.echo(preview(spec, values, target), nl=False)
+    echo(preview(spec, values, target), nl=False)
 
 
 def _draw(spec: LossSpec, values: dict[str, Any], path: Path) -> None:
@@ -418,7 +424,7 @@ def _draw(spec: LossSpec, values: dict[str, Any], path: Path) -> None:
         plot.draw(spec, values, path)
     except OSError as exc:
         raise OneLineError(f"--plot: cannot write {path}: {exc.strerror}") from None
-    click.echo(f"Wrote {path}: {spec.title}, loss and gradient")
+    echo(f"Wrote {path}: {spec.title}, loss and gradient")
 
 
 class CheckedText(click.ParamType):
@@ -463,7 +469,7 @@ def _ask_destination(default: str, targets: list[str], output_dir: Path, force: 
                 install.check_destination(*_place(output_dir, names, target, targets), allow_non_empty=force)
             return name, output_dir
         except UsageError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            echo(f"Error: {exc}", err=True)
 
 
 def _remember_backend(ctx, param, value):
@@ -571,7 +577,7 @@ def _bound(member, interactive: bool, name: str, say_kind: bool = False):
     from scaffold.library import Member
 
     if interactive and say_kind and set(member.spec.params) - set(member.values):
-        click.echo(f"Parameters of {member.spec.name} ({member.spec.title}):")
+        echo(f"Parameters of {member.spec.name} ({member.spec.title}):")
     values = _values(member.spec, member.values, interactive)
     given = frozenset(member.spec.params) if interactive else member.given
     return Member(member.spec, values, name, given)
@@ -593,10 +599,10 @@ def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: st
         installed = render.render_project(members, target, destinations[target], name, force=force,
                                           format_code=not no_format, about=project_about)
         projects[target] = installed.path
-        click.echo(f"Generated {what} ({target}) in {installed.path}")
+        echo(f"Generated {what} ({target}) in {installed.path}")
         _report_install(installed)
     if no_test:
-        click.echo("Tests not run (--no-test).")
+        echo("Tests not run (--no-test).")
         for target, project in projects.items():
             _usage_hint(project, target, names, members)
         return
@@ -617,12 +623,12 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
 
     reports = {}
     for target, project in projects.items():
-        click.echo(f"Running the generated {target} tests ...")
+        echo(f"Running the generated {target} tests ...")
         reports[target] = check.run_tests(target, [project], echo=click.echo,
                                           backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
-    click.echo("")
+    echo("")
     for target, project in projects.items():
-        click.echo(f"{project}: {reports[target].summary()}")
+        echo(f"{project}: {reports[target].summary()}")
         if reports[target].ok:  # how to use it, once it is known to work
             _usage_hint(project, target, names, members)
     if not all(report.ran for report in reports.values()):
@@ -633,15 +639,15 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
 
 def _report_install(installed) -> None:
     if installed.overwritten:
-        click.echo(f"Overwrote (--force) files lossgen had not written or that were edited: "
+        echo(f"Overwrote (--force) files lossgen had not written or that were edited: "
                    f"{', '.join(installed.overwritten)}")
     if installed.removed:
-        click.echo(f"Removed files the project no longer has (unchanged since lossgen wrote them): "
+        echo(f"Removed files the project no longer has (unchanged since lossgen wrote them): "
                    f"{', '.join(installed.removed)}")
     if installed.kept:
-        click.echo(f"Kept files the project no longer has, because they were edited: {', '.join(installed.kept)}")
+        echo(f"Kept files the project no longer has, because they were edited: {', '.join(installed.kept)}")
     for note in installed.notes:
-        click.echo(f"Note: {note}")
+        echo(f"Note: {note}")
 
 
 def _update_options(fn):
@@ -657,17 +663,17 @@ def _update_options(fn):
 
 def _say_update(plan) -> None:
     lines = plan.lines()
-    click.echo(f"What changed since {plan.project} was generated:" if lines else
+    echo(f"What changed since {plan.project} was generated:" if lines else
                f"The inputs of {plan.project} are unchanged (specs, parameters, lossgen).")
     for line in lines:
-        click.echo(line)
+        echo(line)
     for note in plan.notes:
-        click.echo(f"Note: {note}")
+        echo(f"Note: {note}")
     if plan.changes:
         width = max(len(change.action) for change in plan.changes)
-        click.echo("Files:")
+        echo("Files:")
         for change in plan.changes:
-            click.echo(f"  {change.action:<{width}}  {change.path}")
+            echo(f"  {change.action:<{width}}  {change.path}")
 
 
 def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test,
@@ -681,27 +687,27 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
     for plan in plans:
         _say_update(plan)
         if show_diff:
-            click.echo("".join(update.diff(plan)), nl=False)
+            echo("".join(update.diff(plan)), nl=False)
     if dry_run:
-        click.echo("Dry run: nothing was written.")
+        echo("Dry run: nothing was written.")
         return
     changed, conflicts = {}, []
     for plan in plans:
         if plan.writes_nothing:
-            click.echo(f"{plan.project}: up to date: nothing to change.")
+            echo(f"{plan.project}: up to date: nothing to change.")
             continue
         update.apply(plan, format_code=not no_format)
         written = sum(change.writes or change.action == "removed" for change in plan.changes)
-        click.echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current specs "
+        echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current specs "
                    "and answers.")
         conflicts += [f"{plan.project / path}" for path in plan.conflicts]
         if written:
             changed[plan.record["target"]] = plan.project.resolve()
     if conflicts:
-        click.echo(f"Conflicts in {', '.join(conflicts)}: resolve the <<<<<<< markers, then run the tests.")
+        echo(f"Conflicts in {', '.join(conflicts)}: resolve the <<<<<<< markers, then run the tests.")
         ctx.exit(EXIT_TESTS_FAILED)
     if no_test or not changed:
-        click.echo("Tests not run." if no_test else "No file changed: tests not run.")
+        echo("Tests not run." if no_test else "No file changed: tests not run.")
         return
     _test_and_report(ctx, changed, render_names(plans[0].record["name"]), plans[0].members)
 
@@ -803,10 +809,10 @@ def check_command(projects, catalogs):
     for project in [path for given in projects or (Path("."),) for path in update.projects_in(given)]:
         plan = update.prepare(project, tuple(catalogs))
         if plan.up_to_date:
-            click.echo(f"{project}: up to date")
+            echo(f"{project}: up to date")
             continue
         outdated += 1
-        click.echo(f"{project}: an update is available (lossgen update {project})")
+        echo(f"{project}: an update is available (lossgen update {project})")
         _say_update(plan)
     if outdated:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
@@ -830,11 +836,11 @@ def validate(paths, quick):
     for path in files:
         _, found = checks.validate_file(path, quick)
         for problem in found:
-            click.echo(str(problem))
+            echo(str(problem))
         problems += len(found)
         if not found:
-            click.echo(f"{path}: ok")
-    click.echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
+            echo(f"{path}: ok")
+    echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
     if problems:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
 
@@ -851,17 +857,17 @@ def spec_command(name, task, output_dir, force):
     from scaffold.starter import write_starter
 
     path = write_starter(name, task, output_dir, force)
-    click.echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
+    echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
 
 
 def _usage_hint(project: Path, target: str, names, members: list) -> None:
     loss = members[0].names
     more = f" (and {len(members) - 1} more: see its README)" if len(members) > 1 else ""
     if target == "r":
-        click.echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
+        echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
                    f"model$compile(optimizer = \"adam\", loss = {loss.r_function}()){more}")
     else:
-        click.echo(f"Use it: pip install -e {project}, then "
+        echo(f"Use it: pip install -e {project}, then "
                    f"model.compile(optimizer=\"adam\", loss={names.package}.{loss.class_name}()){more}")
 
 
@@ -895,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Interrupted as exc:
-        click.echo("Interrupted", err=True)
+        echo("Interrupted", err=True)
         return 128 + exc.signum
     finally:
         for signum, handler in previous.items():
@@ -913,18 +919,18 @@ def _main(argv: list[str] | None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except NoArgsIsHelp as exc:  # bare `lossgen`: the help is what was asked for
-        click.echo(exc.ctx.get_help())
+        echo(exc.ctx.get_help())
         return 0
     except click.ClickException as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
+        click.echo(f"Error: {terminal_text(exc.format_message(), multiline=False)}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        echo("Aborted.", err=True)
         return 130
     except Exception as exc:  # a bug in lossgen: still one line unless asked for the traceback
         if os.environ.get("LOSSGEN_DEBUG"):
             raise
-        click.echo(f"Error: internal error: {type(exc).__name__}: {_one_line(str(exc))} (set LOSSGEN_DEBUG=1 for "
+        echo(f"Error: internal error: {type(exc).__name__}: {_one_line(str(exc))} (set LOSSGEN_DEBUG=1 for "
                    "details)", err=True)
         return 1
 

@@ -39,6 +39,25 @@ def describe_character(char: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# The terminal
+
+
+def terminal_text(text: str, multiline: bool = True) -> str:
+    """Text safe to print: control characters (ESC, BEL, ...), bidi controls and line separators
+    shown as escapes, so a spec, a record or a file name cannot drive the terminal or forge lines.
+    Newlines and tabs stay where the output may span lines."""
+    return "".join(_terminal_char(char, multiline) for char in text)
+
+
+def _terminal_char(char: str, multiline: bool) -> str:
+    if char in "\n\t" and multiline:
+        return char
+    if unicodedata.category(char) in ("Cc", "Cs") or char in BIDI_CONTROLS or char in "\u2028\u2029":
+        return repr(char)[1:-1] if ord(char) < 0x10000 else f"\\U{ord(char):08x}"
+    return char
+
+
+# ---------------------------------------------------------------------------------------------
 # Python
 
 
