@@ -7,10 +7,11 @@ control characters, an e-mail address that looks like one, a license lossgen kno
 
 from __future__ import annotations
 
+import datetime
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scaffold.sinks import refused_character
@@ -38,9 +39,11 @@ class Author:
 class About:
     license: str = DEFAULT_LICENSE
     authors: tuple[Author, ...] = ()
+    # the copyright year, recorded: the files lossgen writes are a function of the record, not of the date
+    year: int = field(default_factory=lambda: datetime.date.today().year)
 
     def to_record(self) -> dict[str, Any]:
-        return {"license": self.license,
+        return {"license": self.license, "year": self.year,
                 "authors": [{"name": a.name, **({"email": a.email} if a.email else {})} for a in self.authors]}
 
     @classmethod
@@ -55,7 +58,10 @@ class About:
             if not isinstance(entry, dict):
                 raise ValueError("each of [about] authors must be a table with `name` (and `email`)")
             authors.append(author(entry.get("name"), entry.get("email", "")))
-        return cls(check_license(data.get("license", DEFAULT_LICENSE)), tuple(authors))
+        year = data.get("year", datetime.date.today().year)  # records before lossgen 0.3.0 have none
+        if not isinstance(year, int) or isinstance(year, bool) or not 1970 <= year <= 9999:
+            raise ValueError("[about] year must be an integer year")
+        return cls(check_license(data.get("license", DEFAULT_LICENSE)), tuple(authors), year)
 
 
 def license_text(about: About, year: int) -> str:

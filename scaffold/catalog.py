@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from scaffold.errors import LossgenError, SpecError, UsageError
+from scaffold.errors import SpecError, UsageError
 from scaffold.paths import builtin_losses_dir
-from scaffold.spec import LossSpec, load_spec
+
+if TYPE_CHECKING:
+    from scaffold.spec import LossSpec
 
 ENTRY_POINT_GROUP = "lossgen.catalogs"
 
@@ -113,6 +116,8 @@ def spec_files(directory: Path) -> list[Path]:
 
 
 def load_catalog(catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cwd: Path | None = None) -> Catalog:
+    from scaffold.spec import load_spec
+
     catalog = Catalog()
     builtin_names = {p.stem for p in spec_files(builtin_losses_dir())}
     for source in discover_sources(catalog_dirs, env, cwd):

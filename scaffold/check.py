@@ -89,8 +89,12 @@ def native_stderr_silenced() -> Iterator[None]:
 def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -> tuple[int, list[str]]:
     """Run the test runner in a process group of its own, echoing its output; whatever ends lossgen
     early (an interrupt, an error) stops the whole group, so no pytest, Rscript or reticulate is left."""
+    from scaffold.workspace import die_with_parent
+
+    parent = os.getpid()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               text=True, env=env, start_new_session=True)
+                               text=True, env=env, start_new_session=True,
+                               preexec_fn=lambda: die_with_parent(parent))
     lines = []
     assert process.stdout is not None
     try:
@@ -213,4 +217,6 @@ def run_r_tests(projects: list[Path], echo: Callable[[str], None] | None = None)
 def run_tests(target: str, projects: list[Path], echo: Callable[[str], None] | None = None,
               backend: str = "tensorflow") -> list[TestReport]:
     """backend: the Keras backend the Python tests run on (the R tests run Keras on TensorFlow)."""
-    return run_r_tests(projects, echo) if target == "r" else run_python_tests(projects, echo, backend=backend)
+    from scaffold.targets import TARGETS_BY_NAME
+
+    return TARGETS_BY_NAME[target].run_tests(projects, echo, backend)

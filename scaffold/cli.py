@@ -125,6 +125,42 @@ def _peek(args: list[str], flag: str) -> list[str]:
     return found
 
 
+VALUE_OPTIONS = ("--target", "--catalog", "--loss", "--kind", "--name", "--output-dir", "-o", "--task", "--license",
+                 "--author", "--email", "--backend")  # lossgen's own options that take a value
+FLAG_OPTIONS = ("--dry-run", "--diff", "--force", "--no-format", "--no-test", "--no-input", "--all")
+
+
+def _recorded(args: list[str]) -> tuple[Path, list]:
+    """`update`'s PROJECT among its arguments (before Click parses them: the kind's options depend on
+    it), and its record's losses. A value of an option is never taken for PROJECT: the arguments that
+    follow lossgen's own value options are skipped, and one that follows a kind's option (which takes
+    a value, unless it is a --no-/boolean flag) is PROJECT only if it holds a record."""
+    from scaffold import project as projects
+    from scaffold.record import read_record
+
+    loose, after_kind_option = [], []
+    previous = None
+    for arg in args:
+        if arg == "--":
+            break
+        if previous in VALUE_OPTIONS:
+            previous = None
+            continue
+        if arg.startswith("-"):
+            previous = arg if "=" not in arg else None
+            continue
+        (after_kind_option if previous is not None and previous not in FLAG_OPTIONS else loose).append(arg)
+        previous = None
+    candidates = loose[:1] or [a for a in after_kind_option
+                               if any(os.path.lexists(p / ".lossgen.toml") for p in (Path(a), Path(a) / "python"))][:1]
+    path = Path(candidates[0]) if candidates else Path(".")
+    try:
+        project = projects.projects_in(path)[0]
+        return project, read_record(project).losses
+    except LossgenError:
+        return path, []
+
+
 def _first_positional(args: list[str]) -> str | None:
     takes_value = False
     for arg in args:
@@ -160,20 +196,20 @@ class KindCommand(click.Command):
         """The kind named on the command line (or, for `update`, in PROJECT's record), if any."""
         catalogs = _peek(args, "--catalog")
         if self.kind_from == "record":  # `update [PROJECT] [--loss NAME] --delta 3`: the record names the kind
-            from scaffold import update
-            from scaffold.record import read_record
-
-            # PROJECT is optional and kind options take values: the first argument that is a directory
-            candidates = [Path(arg) for arg in args if not arg.startswith("-")]
-            project = next((path for path in candidates if path.is_dir()), Path("."))
-            try:
-                losses = read_record(update.projects_in(project)[0])["losses"]
-                chosen = _peek(args, "--loss")
-                entry = next(e for e in losses if e["name"] == chosen[-1]) if chosen else (
-                    losses[0] if len(losses) == 1 else None)
-                return None if entry is None else update.find_spec(entry, project, tuple(catalogs))
-            except (LossgenError, StopIteration):
+            project, entries = _recorded(args)
+            chosen = _peek(args, "--loss")
+            entry = next((e for e in entries if e.name == chosen[-1]), None) if chosen else (
+                entries[0] if len(entries) == 1 else None)
+            if entry is None:
                 return None  # the command itself reports what is wrong with the project
+            from scaffold import project as projects
+
+            try:
+                with projects.Root(project) as root:
+                    found = projects.Project(project, root)
+                    return projects.find_spec(found, entry, tuple(catalogs))
+            except LossgenError:
+                return None
         if self.kind_from == "argument":  # the first positional argument, e.g. `show huber --delta 2`
             kind = _first_positional(args)
         else:
@@ -218,9 +254,13 @@ class KindCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
-            if spec is None and self.kind_from == "record" and not _peek(given, "--loss"):
-                losses = self.recorded_losses(given)
-                if len(losses) > 1:  # the parameters are those of one loss: which?
+            if spec is None and self.kind_from == "record":
+                losses = [entry.name for entry in _recorded(given)[1]]
+                chosen = _peek(given, "--loss")
+                if chosen and losses and chosen[-1] not in losses:
+                    raise click.UsageError(f"{exc.option_name}: the package has no loss named {chosen[-1]!r} "
+                                           f"(its losses: {', '.join(losses)})", ctx) from None
+                if not chosen and len(losses) > 1:  # the parameters are those of one loss: which?
                     raise click.UsageError(f"{exc.option_name}: the package holds {len(losses)} losses "
                                            f"({', '.join(losses)}); say which one the parameters are for with "
                                            "--loss NAME", ctx) from None
@@ -229,17 +269,6 @@ class KindCommand(click.Command):
             valid = ", ".join(option_name(p) for p in spec.params.values())
             raise click.UsageError(f"no such option {exc.option_name} for kind '{spec.name}' "
                                    f"(its parameters: {valid or 'none'})", ctx) from None
-
-    @staticmethod
-    def recorded_losses(args: list[str]) -> list[str]:
-        from scaffold import update
-        from scaffold.record import read_record
-
-        project = next((Path(arg) for arg in args if not arg.startswith("-") and Path(arg).is_dir()), Path("."))
-        try:
-            return [entry["name"] for entry in read_record(update.projects_in(project)[0])["losses"]]
-        except LossgenError:
-            return []
 
     def kind_groups(self, ctx, args: list[str]) -> tuple[list[str], list[tuple[LossSpec, dict[str, Any]]]]:
         """The arguments without the kinds' own options, and each kind with the values of the options
@@ -456,7 +485,7 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
 
 def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
     """Project name and output directory, re-asked until the destination can be written."""
-    from scaffold import install
+    from scaffold import workspace
     from scaffold.names import Names
 
     while True:
@@ -466,7 +495,7 @@ def _ask_destination(default: str, targets: list[str], output_dir: Path, force: 
         try:
             names = Names.derive(name)
             for target in targets:
-                install.check_destination(*_place(output_dir, names, target, targets), allow_non_empty=force)
+                workspace.check_destination(*_place(output_dir, names, target, targets), allow_non_empty=force)
             return name, output_dir
         except UsageError as exc:
             echo(f"Error: {exc}", err=True)
@@ -586,21 +615,23 @@ def _bound(member, interactive: bool, name: str, say_kind: bool = False):
 def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: str, force: bool, no_format: bool,
               no_test: bool, project_about: about.About) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
-    from scaffold import install, library, render
+    from scaffold import api, library, workspace
     from scaffold.names import Names
 
     names = Names.derive(name)
     library.checked(members)
-    destinations = {target: install.check_destination(*_place(output_dir, names, target, targets),
-                                                      allow_non_empty=force) for target in targets}
-    projects = {}
-    what = ", ".join(member.spec.name for member in members)
+    destinations = {target: workspace.check_destination(*_place(output_dir, names, target, targets),
+                                                        allow_non_empty=force) for target in targets}
     for target in targets:
-        installed = render.render_project(members, target, destinations[target], name, force=force,
-                                          format_code=not no_format, about=project_about)
-        projects[target] = installed.path
-        echo(f"Generated {what} ({target}) in {installed.path}")
-        _report_install(installed)
+        workspace.make_output_dir(destinations[target].parent)
+    result = api.new(members, targets, destinations, name, project_about, force=force, format_code=not no_format,
+                     say=echo)
+    what = ", ".join(member.spec.name for member in members)
+    projects = {}
+    for run in result.runs:
+        projects[run.generation.target] = run.path
+        echo(f"Generated {what} ({run.generation.target}) in {run.path}")
+        _report_new(run)
     if no_test:
         echo("Tests not run (--no-test).")
         for target, project in projects.items():
@@ -637,16 +668,25 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
         ctx.exit(EXIT_TESTS_FAILED)
 
 
-def _report_install(installed) -> None:
-    if installed.overwritten:
-        echo(f"Overwrote (--force) files lossgen had not written or that were edited: "
-                   f"{', '.join(installed.overwritten)}")
-    if installed.removed:
+def _report_new(run) -> None:
+    """What `new` did to files already there (with --force into an existing project)."""
+    from scaffold import merge
+
+    if run.fresh:
+        return
+    by_action: dict[str, list[str]] = {}
+    for change in run.changes:
+        by_action.setdefault(change.action, []).append(change.path)
+    if by_action.get(merge.UPDATE):
+        echo(f"Overwrote (--force) files lossgen had written, with their new rendering: "
+             f"{', '.join(by_action[merge.UPDATE])}")
+    if by_action.get(merge.REMOVE):
         echo(f"Removed files the project no longer has (unchanged since lossgen wrote them): "
-                   f"{', '.join(installed.removed)}")
-    if installed.kept:
-        echo(f"Kept files the project no longer has, because they were edited: {', '.join(installed.kept)}")
-    for note in installed.notes:
+             f"{', '.join(by_action[merge.REMOVE])}")
+    if by_action.get(merge.KEEP_EDITED):
+        echo(f"Kept files the project no longer has, because they were edited: "
+             f"{', '.join(by_action[merge.KEEP_EDITED])}")
+    for note in run.notes:
         echo(f"Note: {note}")
 
 
@@ -661,55 +701,56 @@ def _update_options(fn):
     return fn
 
 
-def _say_update(plan) -> None:
-    lines = plan.lines()
-    echo(f"What changed since {plan.project} was generated:" if lines else
-               f"The inputs of {plan.project} are unchanged (specs, parameters, lossgen).")
+def _say_update(run) -> None:
+    lines = run.lines()
+    echo(f"What changed since {run.path} was generated:" if lines else
+         f"The inputs of {run.path} are unchanged (specs, parameters, lossgen).")
     for line in lines:
         echo(line)
-    for note in plan.notes:
+    for note in run.notes:
         echo(f"Note: {note}")
-    if plan.changes:
-        width = max(len(change.action) for change in plan.changes)
+    if run.changes:
+        width = max(len(change.action) for change in run.changes)
         echo("Files:")
-        for change in plan.changes:
+        for change in run.changes:
             echo(f"  {change.action:<{width}}  {change.path}")
+    for blocked in run.plan.kept_blocked:
+        echo(f"  kept (not reachable through real directories)  {blocked}")
 
 
 def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test,
                 loss: str | None = None, add: list = (), remove: tuple[str, ...] = ()) -> None:
-    from scaffold import update
+    from scaffold import api
 
     overrides = {name: value for name, value in given.items() if value is not None}
-    # every project of a pair is planned before anything is written: a bad one stops both
-    plans = [update.prepare(path, tuple(catalogs), overrides, force=force, loss=loss, add=add, remove=remove)
-             for path in update.projects_in(project)]
-    for plan in plans:
-        _say_update(plan)
+    result = api.update(project, tuple(catalogs), overrides, loss=loss, force=force, format_code=not no_format,
+                        dry_run=dry_run, add=add, remove=remove, say=echo)
+    for run in result.runs:
+        _say_update(run)
         if show_diff:
-            echo("".join(update.diff(plan)), nl=False)
+            echo("".join(run.diff()), nl=False)
     if dry_run:
         echo("Dry run: nothing was written.")
         return
-    changed, conflicts = {}, []
-    for plan in plans:
-        if plan.writes_nothing:
-            echo(f"{plan.project}: up to date: nothing to change.")
+    changed = {}
+    for run in result.runs:
+        if not result.written or run.writes_nothing:
+            echo(f"{run.path}: up to date: nothing to change.")
             continue
-        update.apply(plan, format_code=not no_format)
-        written = sum(change.writes or change.action == "removed" for change in plan.changes)
-        echo(f"Updated {plan.project}: {written} file(s) changed; the record now holds the current specs "
-                   "and answers.")
-        conflicts += [f"{plan.project / path}" for path in plan.conflicts]
+        written = len(run.plan.touched)
+        echo(f"Updated {run.path}: {written} file(s) changed; the record now holds the current specs and answers.")
         if written:
-            changed[plan.record["target"]] = plan.project.resolve()
-    if conflicts:
-        echo(f"Conflicts in {', '.join(conflicts)}: resolve the <<<<<<< markers, then run the tests.")
+            changed[run.generation.target] = run.path.resolve()
+    if result.conflicts:
+        where = ("git lists them as unmerged: resolve with `git mergetool` or your editor, then `git add`"
+                 if result.git_conflicts else "resolve the <<<<<<< markers")
+        echo(f"Conflicts in {', '.join(map(str, result.conflicts))}: {where}, then run the tests.")
         ctx.exit(EXIT_TESTS_FAILED)
     if no_test or not changed:
         echo("Tests not run." if no_test else "No file changed: tests not run.")
         return
-    _test_and_report(ctx, changed, render_names(plans[0].record["name"]), plans[0].members)
+    first = result.runs[0]
+    _test_and_report(ctx, changed, render_names(first.generation.name), list(first.generation.members))
 
 
 def render_names(name: str):
@@ -803,17 +844,18 @@ cli.add_command(regenerate)
 def check_command(projects, catalogs):
     """Exit 0 if each PROJECT (default: .) is up to date with its spec and lossgen, 1 if an update is
     available (saying what changed), 2 if it is not a lossgen project. No TensorFlow: fit for CI."""
-    from scaffold import update
+    from scaffold import api
 
     outdated = 0
-    for project in [path for given in projects or (Path("."),) for path in update.projects_in(given)]:
-        plan = update.prepare(project, tuple(catalogs))
-        if plan.up_to_date:
-            echo(f"{project}: up to date")
-            continue
-        outdated += 1
-        echo(f"{project}: an update is available (lossgen update {project})")
-        _say_update(plan)
+    for given in projects or (Path("."),):
+        for result in api.check(given, tuple(catalogs)):
+            if result.up_to_date:
+                echo(f"{result.path}: up to date")
+                continue
+            outdated += 1
+            echo(f"{result.path}: {result.reason}")
+            if result.run is not None:
+                _say_update(result.run)
     if outdated:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
 
@@ -861,14 +903,9 @@ def spec_command(name, task, output_dir, force):
 
 
 def _usage_hint(project: Path, target: str, names, members: list) -> None:
-    loss = members[0].names
-    more = f" (and {len(members) - 1} more: see its README)" if len(members) > 1 else ""
-    if target == "r":
-        echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
-                   f"model$compile(optimizer = \"adam\", loss = {loss.r_function}()){more}")
-    else:
-        echo(f"Use it: pip install -e {project}, then "
-                   f"model.compile(optimizer=\"adam\", loss={names.package}.{loss.class_name}()){more}")
+    from scaffold.targets import TARGETS_BY_NAME
+
+    echo(TARGETS_BY_NAME[target].usage(project, names, members))
 
 
 class Interrupted(BaseException):

@@ -6,10 +6,12 @@ members, checked here once for names two losses would share."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffold.names import LossNames, check_unique
-from scaffold.spec import LossSpec
+
+if TYPE_CHECKING:
+    from scaffold.spec import LossSpec
 
 
 @dataclass(frozen=True)

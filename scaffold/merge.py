@@ -1,10 +1,10 @@
-"""Three renderings in, one plan out: how `lossgen update` brings a project to a new rendering.
+"""Three versions of a file in, one decision out.
 
 *base* is what lossgen wrote last time (re-rendered from the record), *new* is what it would write
 now, *ours* is the file as it is in the user's tree. Per file, as copier and git do: untouched files
 follow the new rendering, user edits that do not overlap a change are kept, overlapping ones become
 conflict markers. The line merge itself is merge3's (breezy's diff3 implementation, pure Python, so
-`update` needs no git binary); this module only decides per file.
+`update` needs no git binary); plan.py applies this per file of a project.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ class FileChange:
     def writes(self) -> bool:
         return self.action in WRITES
 
+    @property
+    def touches(self) -> bool:
+        """Written or removed."""
+        return self.action in WRITES or self.action == REMOVE
+
 
 def merge_file(base: bytes, ours: bytes, new: bytes, path: str) -> tuple[bytes, bool]:
     """Line-based 3-way merge; returns the result and whether it holds conflict markers."""
@@ -41,36 +46,29 @@ def merge_file(base: bytes, ours: bytes, new: bytes, path: str) -> tuple[bytes, 
     return b"".join(lines), conflicted
 
 
-def plan(base: dict[str, bytes], new: dict[str, bytes], ours: dict[str, bytes | None]) -> list[FileChange]:
-    """The change per file lossgen wrote or would write; files it never wrote are not looked at.
-
-    `ours[path]` is the user's current content, None when the file is missing.
-    """
-    changes = []
-    for path in sorted(set(base) | set(new)):
-        before, after, current = base.get(path), new.get(path), ours.get(path)
-        if after is None:  # the new rendering drops the file
-            if current is not None and before is not None and current != before:
-                changes.append(FileChange(path, KEEP_EDITED))
-            elif current is not None:
-                changes.append(FileChange(path, REMOVE))
-            continue
-        if current is None:
-            if before is None:
-                changes.append(FileChange(path, ADD, after))
-            elif before != after:
-                changes.append(FileChange(path, KEEP_DELETED))
-            continue
-        if current == after:
-            continue
-        if before is not None and current == before:
-            changes.append(FileChange(path, UPDATE, after))
-        elif before is not None and before == after:
-            continue  # the user's edit, and nothing new from lossgen: nothing to do
-        elif b"\0" in current or b"\0" in after:  # binary (a picture): no line merge, yours is kept
-            changes.append(FileChange(path, KEEP_BINARY))
-        else:
-            merged, conflicted = merge_file(before or b"", current, after, path)
-            if merged != current:  # equal: the user's tree already holds lossgen's change
-                changes.append(FileChange(path, CONFLICT if conflicted else MERGE, merged))
-    return changes
+def decide(path: str, before: bytes | None, after: bytes | None, current: bytes | None) -> FileChange | None:
+    """What happens to one file, from its base, new and current content (None: absent); None: nothing."""
+    if after is None:  # the new rendering drops the file
+        if current is not None and before is not None and current != before:
+            return FileChange(path, KEEP_EDITED)
+        if current is not None:
+            return FileChange(path, REMOVE)
+        return None
+    if current is None:
+        if before is None:
+            return FileChange(path, ADD, after)
+        if before != after:
+            return FileChange(path, KEEP_DELETED)
+        return None
+    if current == after:
+        return None
+    if before is not None and current == before:
+        return FileChange(path, UPDATE, after)
+    if before is not None and before == after:
+        return None  # the user's edit, and nothing new from lossgen: nothing to do
+    if b"\0" in current or b"\0" in after:  # binary (a picture): no line merge, yours is kept
+        return FileChange(path, KEEP_BINARY)
+    merged, conflicted = merge_file(before or b"", current, after, path)
+    if merged == current:  # the user's tree already holds lossgen's change
+        return None
+    return FileChange(path, CONFLICT if conflicted else MERGE, merged)

@@ -39,7 +39,9 @@ class Names:
         return cls(slug="-".join(words), package="_".join(words), r_package="".join(words))
 
     def directory(self, target: str) -> str:
-        return self.r_package if target == "r" else self.slug
+        from scaffold.targets import TARGETS_BY_NAME
+
+        return TARGETS_BY_NAME[target].directory(self)
 
 
 @dataclass(frozen=True)

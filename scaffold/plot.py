@@ -3,8 +3,9 @@
 Drawn from the NumPy float64 reference (the IR evaluator: nothing from the spec is executed), with
 the gradient by central differences, for the chosen parameters and two other values of the main
 parameter; the Keras built-in the spec names is drawn beside it when Keras is importable.
-matplotlib is optional (`pip install "lossgen[plot]"`): without it there is no picture, and
-`plot_missing()` says what to install.
+matplotlib is a dependency: the files lossgen writes are a function of a project's record, never of
+what happens to be installed, so every loss with a formula gets its picture (`plot_missing()` says
+what to install in an environment where it was removed).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ POINTS = 241
 def plot_missing() -> str:
     """Empty when a picture can be drawn; otherwise what to install."""
     if importlib.util.find_spec("matplotlib") is None:
-        return 'matplotlib is not installed: pip install "lossgen[plot]"'
+        return 'matplotlib is not installed (lossgen needs it to draw each loss): pip install matplotlib'
     return ""
 
 
 def can_plot(spec: LossSpec) -> bool:
-    return spec.formula is not None and not plot_missing()
+    return spec.formula is not None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
-"""A package's losses (specs + values) -> a project on disk: the targets' context (scaffold/targets) through
-cookiecutter, black, then install.py.
+"""A package's losses (specs + values) -> a Tree in memory: the targets' context (scaffold/targets)
+through cookiecutter and black. What happens to the tree (plan, commit) is not this module's concern.
 
 Everything that comes from a spec (text and generated code) travels in the private `_project` and
 `_loss` context variables: cookiecutter renders non-private variables as Jinja templates, and spec text
 must never be executed as a template. Paths are rendered too, so cookiecutter only sees a safe
-temporary directory; install.py stages the result beside the destination and commits it without
-touching anything lossgen did not write, and record.py writes the project's `.lossgen.toml`.
+temporary directory, never the user's.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from scaffold import install, library, plot
+from scaffold import library, plot, workspace
 from scaffold.about import About
-from scaffold.errors import LossgenError
+from scaffold.errors import LossgenError, UsageError
 from scaffold.library import Member
 from scaffold.names import Names
+from scaffold.tree import Tree
 from scaffold.paths import templates_dir
-from scaffold.record import RECORD, record_text
 from scaffold.spec import LossSpec
 from scaffold.targets import build_context, loss_context
 
@@ -38,6 +37,15 @@ def _black(source: str) -> str | None:
         return black.format_file_contents(source, fast=False, mode=black.Mode())
     except black.NothingChanged:
         return None
+
+
+def black_bytes(content: bytes) -> bytes:
+    """Python (a merged file) formatted like the rest; as it is when black cannot read it."""
+    try:
+        formatted = _black(content.decode("utf-8"))
+    except Exception:  # noqa: BLE001 - black's parse errors have no common base; the user's code stays
+        return content
+    return content if formatted is None else formatted.encode("utf-8")
 
 
 _formatted: dict[str, str | None] = {}  # source -> black's output: `update` renders base and new, mostly alike
@@ -77,7 +85,8 @@ def _workers(jobs: int) -> Iterator[Any]:
     from concurrent.futures import ProcessPoolExecutor
 
     import black  # noqa: F401 - imported before the fork, so each worker has it
-    with ProcessPoolExecutor(max_workers=min(cores, 8), mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(max_workers=min(cores, 8), mp_context=multiprocessing.get_context("fork"),
+                             initializer=workspace.die_with_parent, initargs=(os.getpid(),)) as pool:
         yield pool
 
 
@@ -91,11 +100,13 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     """The loss source for `lossgen show`: the same template file `new` writes, rendered alone."""
     from cookiecutter.environment import StrictEnvironment
 
+    from scaffold.targets import TARGETS_BY_NAME
+
     name = name or spec.name
-    template_target = "r" if target == "r" else "python"
-    context = loss_context(build_context([Member(spec, values, name)], Names.derive(name), template_target, name), 0)
-    top = "{{cookiecutter.r_package}}" if template_target == "r" else "{{cookiecutter.project_slug}}"
-    root = templates_dir() / template_target
+    kind = TARGETS_BY_NAME["python" if target == "numpy" else target]  # numpy: the Python project's reference
+    context = loss_context(build_context([Member(spec, values, name)], Names.derive(name), kind.name, name), 0)
+    top = kind.top_template
+    root = kind.template_dir
     relative = {"python": "loss/{top}/{{cookiecutter.package}}/{{cookiecutter.module}}.py",
                 "numpy": "loss/{top}/tests/{{cookiecutter.module}}/reference.py",
                 "r": "project/{top}/R/loss.R"}[target].replace("{top}", top)
@@ -108,22 +119,39 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     return text
 
 
-@contextlib.contextmanager
-def rendered_tree(members: list[Member], target: str, name: str, format_code: bool = True,
-                  about: About = About()) -> Iterator[Path]:
-    """The package rendered and formatted in a safe temporary directory (cookiecutter renders the
-    paths it is given as templates, so it never sees the user's paths); removed on exit.
+def _collect(root: Path) -> dict[str, bytes]:
+    """The regular files of a rendered tree; bytecode never counts (the files lossgen writes are a
+    function of the record, not of whether Python imported something on the way)."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if "__pycache__" in rel.parts or path.suffix == ".pyc" or path.is_symlink() or not path.is_file():
+            continue
+        files[rel.as_posix()] = path.read_bytes()
+    return files
 
-    The project template is rendered once, then the loss template once per loss into the same tree."""
+
+def render_tree(members: list[Member], target: str, name: str, about: About = About(), format_code: bool = True,
+                project: Path | None = None, only: frozenset[str] | None = None) -> Tree:
+    """The package rendered and formatted in a safe temporary directory (cookiecutter renders the
+    paths it is given as templates, so it never sees the user's paths), returned in memory.
+
+    The project template is rendered once, then the loss template once per loss in `only` (all when
+    None). `project`: where it goes, so the README's command names a --catalog relative to it."""
     from cookiecutter.main import cookiecutter
 
-    context = build_context(library.checked(members), Names.derive(name), target, name, about)
-    with install.staging_dir(install.safe_temp_base()) as work:
+    if only is not None or any(plot.can_plot(m.spec) for m in members):
+        problem = plot.plot_missing()
+        if problem:
+            raise UsageError(f"{problem}; nothing was written")
+    context = build_context(library.checked(members), Names.derive(name), target, name, about, project)
+    chosen = [i for i, m in enumerate(members) if only is None or m.name in only]
+    with workspace.scratch_dir() as work:
         config = work / "cookiecutter.yaml"
         # Keep cookiecutter's replay file and cache inside the work directory, not in $HOME.
         config.write_text(f"replay_dir: {json.dumps(str(work / 'replay'))}\n"
                           f"cookiecutters_dir: {json.dumps(str(work / 'cache'))}\n", encoding="utf-8")
-        templates = install.safe_template(templates_dir() / target, work)
+        templates = workspace.safe_template(templates_dir() / target, work)
 
         def render(template: str, extra_context: dict[str, Any]) -> Path:
             return Path(cookiecutter(str(templates / template), no_input=True, extra_context=extra_context,
@@ -131,29 +159,26 @@ def rendered_tree(members: list[Member], target: str, name: str, format_code: bo
                                      overwrite_if_exists=True))
 
         rendered = render("project", context)
-        for index in range(len(members)):
+        owners: dict[str, str] = {}
+        before = set(_paths(rendered))
+        for index in chosen:
             render("loss", loss_context(context, index))
-        pictures = [(member.spec, member.values, rendered / loss["plot_path"])
-                    for member, loss in zip(members, context["_project"]["losses"]) if loss["has_plot"]]
+            now = set(_paths(rendered))
+            owners.update({path: members[index].name for path in now - before})
+            before = now
+        losses = context["_project"]["losses"]
+        pictures = [(members[i].spec, members[i].values, rendered / losses[i]["plot_path"])
+                    for i in chosen if losses[i]["has_plot"]]
+        owners.update({losses[i]["plot_path"]: members[i].name for i in chosen if losses[i]["has_plot"]})
         files = len(list(rendered.rglob("*.py"))) if format_code else 0
         with _workers(files + len(pictures)) as pool:
             drawn = pool.map(_draw, pictures) if pool is not None else map(_draw, pictures)
             if format_code:
                 format_python_tree(rendered, pool)
             list(drawn)
-        yield rendered
+        workspace.pause("rendered")
+        return Tree(_collect(rendered), owners, None if only is None else frozenset(only))
 
 
-def render_project(members: list[Member], target: str, destination: Path, name: str,
-                   force: bool = False, format_code: bool = True, about: About = About()) -> install.Installed:
-    """Render, format, hash, record, install into `destination` (an existing directory only with force)."""
-    destination = install.check_destination(destination.parent, destination.name, allow_non_empty=force)
-    fresh = not os.path.lexists(destination)
-    output_dir = install.make_output_dir(destination.parent)
-    with install.staging_dir(output_dir) as staging, rendered_tree(members, target, name, format_code, about) as rendered:
-        install.pause("rendered")
-        tree, files = install.stage(rendered, staging)
-        (tree / RECORD).write_text(record_text(members, target, name, files, destination, about), encoding="utf-8")
-        install.pause("staged")
-        return install.install(tree, files, destination, fresh=fresh, must_be_empty=not force,
-                               overwrite=force)
+def _paths(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]

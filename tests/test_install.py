@@ -1,4 +1,4 @@
-"""Paths stay paths, nothing a user owns is lost, interrupts leave no mess (scaffold/install.py).
+"""Paths stay paths, nothing a user owns is lost, interrupts leave no mess (scaffold/workspace.py, plan.py, commit.py).
 
 Real files, real git repositories, real subprocesses and real signals. Generation runs with
 --no-test (no TensorFlow); the pause points of LOSSGEN_TEST_PAUSE (a test-only hook) let a test
@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from scaffold import cli as cli_module
-from scaffold import install, render
+from scaffold import render
+from scaffold import workspace as install
 from scaffold.errors import UsageError
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
@@ -239,14 +240,23 @@ def test_update_from_inside_the_project(git_project, monkeypatch, capsys):
     assert Path.cwd().samefile(git_project) and os.path.exists(os.getcwd())
 
 
-def test_new_force_overwrites_the_renderings_paths_and_removes_nothing_else(tmp_path, capsys):
+def test_new_force_never_modifies_a_file_lossgen_did_not_write(tmp_path, capsys):
     project = tmp_path / "huber-loss"
     (project / "huber_loss").mkdir(parents=True)
     (project / "huber_loss" / "huber.py").write_text("mine\n")
     (project / "data.csv").write_text("1,2\n")
+    before = snapshot(project)
+    assert new(tmp_path, "--force") == 2
+    err = capsys.readouterr().err
+    assert "huber_loss/huber.py exist(s) but lossgen did not write them" in err and err.count("\n") == 1, err
+    assert snapshot(project) == before and not (project / ".lossgen-commit").exists()
+
+
+def test_new_force_writes_its_files_beside_others_and_removes_nothing_else(tmp_path, capsys):
+    project = tmp_path / "huber-loss"
+    project.mkdir()
+    (project / "data.csv").write_text("1,2\n")
     assert new(tmp_path, "--force") == 0
-    assert "Overwrote (--force) files lossgen had not written or that were edited: huber_loss/huber.py" in \
-        capsys.readouterr().out
     assert_complete(project)
     assert (project / "data.csv").read_text() == "1,2\n"
 
@@ -310,7 +320,7 @@ def test_unwritable_output_dir(tmp_path):
     if os.geteuid() == 0 and "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
         pytest.skip("cannot drop capabilities here")
     assert done.returncode == 2, done.stderr
-    assert done.stderr == f"Error: cannot write in {locked}: Permission denied\n"
+    assert done.stderr == f"Error: cannot create {locked / 'mse-loss'}: Permission denied\n"
     assert list(locked.iterdir()) == []
 
 
@@ -351,9 +361,9 @@ def finish(process: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def test_two_concurrent_runs_into_one_destination_one_wins(tmp_path):
-    runs = [start(tmp_path, "--delta", str(delta), pause="staged:1") for delta in (2, 3)]
+    runs = [start(tmp_path, "--delta", str(delta), pause="rendered:1") for delta in (2, 3)]
     for run_ in runs:
-        wait_paused(run_, "staged")
+        wait_paused(run_, "rendered")
     results = [finish(r) for r in runs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 2], results
@@ -367,8 +377,8 @@ def test_two_concurrent_runs_into_one_destination_one_wins(tmp_path):
 
 
 def test_a_destination_created_while_rendering_is_left_alone(tmp_path):
-    run_ = start(tmp_path, pause="staged:0.5")
-    wait_paused(run_, "staged")
+    run_ = start(tmp_path, pause="rendered:0.5")
+    wait_paused(run_, "rendered")
     (tmp_path / "huber-loss").mkdir()
     (tmp_path / "huber-loss" / "mine.txt").write_text("mine\n")
     code, _, err = finish(run_)
@@ -377,13 +387,25 @@ def test_a_destination_created_while_rendering_is_left_alone(tmp_path):
     assert staging_left(tmp_path) == []
 
 
-def test_an_existing_destination_is_locked_during_the_commit(tmp_path):
+def test_a_second_lossgen_waits_for_the_first_to_commit(tmp_path):
     assert new(tmp_path) == 0
-    first = start(tmp_path, "--force", "--delta", "5", pause="commit:10")  # long enough for a loaded machine
+    first = start(tmp_path, "--force", "--delta", "5", pause="commit:3")
     wait_paused(first, "commit")
     second = start(tmp_path, "--force", "--delta", "6")
+    code, out, err = finish(second)
+    assert code == 0, err
+    assert "Waiting for another lossgen working on" in out
+    assert finish(first)[0] == 0
+    assert assert_complete(tmp_path / "huber-loss")["losses"][0]["params"]["delta"] == 6.0
+
+
+def test_a_lossgen_that_waits_too_long_gives_up_in_one_line(tmp_path):
+    assert new(tmp_path) == 0
+    first = start(tmp_path, "--force", "--delta", "5", pause="commit:5")
+    wait_paused(first, "commit")
+    second = start(tmp_path, "--force", "--delta", "6", env={"LOSSGEN_LOCK_WAIT": "0.5"})
     code, _, err = finish(second)
-    assert code == 2 and "another lossgen is writing" in err and err.count("\n") == 1
+    assert code == 2 and "another lossgen is working on" in err and err.count("\n") == 1
     assert finish(first)[0] == 0
     assert assert_complete(tmp_path / "huber-loss")["losses"][0]["params"]["delta"] == 5.0
 
@@ -422,20 +444,32 @@ def test_an_interrupt_during_the_commit_waits_for_it(tmp_path):
     assert staging_left(tmp_path) == []
 
 
-def test_staging_left_by_sigkill_is_removed_by_the_next_run_and_nothing_else(tmp_path):
-    run_ = start(tmp_path, pause="staged")
-    wait_paused(run_, "staged")
+def test_scratch_left_by_sigkill_is_removed_by_the_next_run_and_nothing_else(tmp_path):
+    run_ = start(tmp_path, pause="rendered")
+    wait_paused(run_, "rendered")
     run_.kill()
     run_.communicate()
-    left = staging_left(tmp_path)
-    assert len(left) == 2  # beside the destination and in TMPDIR
-    mine = tmp_path / ".lossgen-staging-mine"  # no marker: not lossgen's
+    tmp = _tmpdir(tmp_path)
+    assert len(staging_left(tmp)) == 1  # the render's scratch directory in TMPDIR
+    mine = tmp / ".lossgen-staging-mine"  # no marker: not lossgen's
     mine.mkdir()
-    alive = tmp_path / ".lossgen-staging-alive"
+    alive = tmp / ".lossgen-staging-alive"
     alive.mkdir()
     (alive / install.MARKER).write_text(f"{os.getpid()} {os.uname().nodename}\n")
     assert new(tmp_path) == 0
     assert sorted(staging_left(tmp_path)) == [alive, mine]
+
+
+def test_a_commit_killed_before_its_decision_is_undone_by_the_next_run(tmp_path):
+    run_ = start(tmp_path, pause="staged")
+    wait_paused(run_, "staged")
+    run_.kill()
+    run_.communicate()
+    project = tmp_path / "huber-loss"
+    assert sorted(p.name for p in project.iterdir()) == [".lossgen-commit"]  # staged inside the project only
+    assert new(tmp_path) == 0  # the next run undoes it first: the directory counts as empty
+    assert_complete(project)
+    assert not (project / ".lossgen-commit").exists()
 
 
 def _pid_gone(pid: int) -> bool:

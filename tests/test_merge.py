@@ -1,12 +1,18 @@
-"""The per-file update plan: every case of base / new rendering / the user's file."""
+"""The per-file decision: every case of base / new rendering / the user's file."""
 
 from __future__ import annotations
 
 import pytest
 
-from scaffold.merge import ADD, CONFLICT, KEEP_BINARY, KEEP_DELETED, KEEP_EDITED, MERGE, REMOVE, UPDATE, plan
+from scaffold.merge import ADD, CONFLICT, KEEP_BINARY, KEEP_DELETED, KEEP_EDITED, MERGE, REMOVE, UPDATE, decide
 
 BASE = b"one\ntwo\nthree\nfour\nfive\n"
+
+
+def plan(base, new, ours):
+    """merge.decide over every path of base and new (what plan.make_plan does per file)."""
+    return [change for path in sorted(set(base) | set(new))
+            if (change := decide(path, base.get(path), new.get(path), ours.get(path))) is not None]
 
 
 def only(changes):

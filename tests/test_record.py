@@ -38,11 +38,11 @@ def test_the_record_lists_every_written_file_with_its_hash_and_a_spec_copy(tmp_p
     assert loss["spec_text"] == spec.path.read_text(encoding="utf-8")
     assert loss["spec_sha256"] == hashlib.sha256(spec.path.read_bytes()).hexdigest()
     assert {k: data[k] for k in ("target", "name", "record_version")} == {
-        "target": "python", "name": "huber", "record_version": 2}
+        "target": "python", "name": "huber", "record_version": 3}
     assert {k: loss[k] for k in ("kind", "name", "params", "given")} == {
         "kind": "huber", "name": "huber", "params": {"delta": 2.0}, "given": ["delta"]}
     assert text.splitlines()[2] == "#   lossgen new --kind huber --delta 2.0 --target python --name huber"
-    assert record.read_record(project)["files"] == data["files"]
+    assert record.read_record(project).files == data["files"]
 
 
 @pytest.mark.parametrize("arg", ["plain", "two words", "it's", "x{{ 7*7 }}", "$(id)", "tab\there", "new\nline",
@@ -101,13 +101,13 @@ def test_missing_or_directory_record(tmp_path):
     with pytest.raises(UsageError, match="is not a lossgen project \\(no .lossgen.toml\\)"):
         record.read_record(tmp_path)
     (tmp_path / ".lossgen.toml").mkdir()
-    with pytest.raises(UsageError, match="is a directory, not lossgen's record file"):
+    with pytest.raises(UsageError, match="a directory is in the way; not a record lossgen wrote"):
         record.read_record(tmp_path)
 
 
 def test_a_record_from_lossgen_0_1_0_reads_without_files(tmp_path):
     write(tmp_path, "# Written by lossgen\n" + GOOD)
-    assert record.read_record(tmp_path)["files"] is None
+    assert record.read_record(tmp_path).files is None
 
 
 def test_regenerate_reports_a_malformed_record_in_one_line(tmp_path, capsys):

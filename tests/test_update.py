@@ -165,7 +165,7 @@ def test_a_record_of_lossgen_0_1_0_still_updates_and_says_what_it_cannot_know(te
     assert "does not list the files lossgen wrote" in out
     assert "Our team uses this" in (project / "asym_mse_loss" / "asym_mse.py").read_text()
     record = tomllib.loads(path.read_text())  # from now on, the record can reproduce the base
-    assert record["record_version"] == 2 and record["losses"][0]["spec_text"] and record["files"]
+    assert record["record_version"] == 3 and record["losses"][0]["spec_text"] and record["files"]
     assert run("update", str(project), "--force", "--no-test") == 0
     assert "Our team uses this" not in (project / "asym_mse_loss" / "asym_mse.py").read_text()
     assert (project / "tests" / "test_ours.py").is_file()

@@ -11,8 +11,9 @@ names, the loss's own names at the top level (`module`, `class_name`, `function_
 
 from __future__ import annotations
 
-import datetime
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 from scaffold import PYTHON_REQUIRES, __version__, domains, plot, sinks
 from scaffold.about import LICENSES, About, license_text
@@ -24,6 +25,66 @@ from scaffold.names import Names
 from scaffold.record import command_line
 from scaffold.targets import python, r
 
+@dataclass(frozen=True)
+class Target:
+    """What lossgen knows of one target, in one place: where its template is, what its project
+    directory is called, what it adds to the context, how its tests run and how it is used."""
+
+    name: str
+    top_template: str  # the template's top directory, as cookiecutter names it
+    directory: Callable[[Names], str]
+    project_context: Callable[[Names, dict[str, Any]], dict[str, Any]]
+    loss_context: Callable[..., dict[str, Any]]  # (spec, values, loss names, test data): the target's own part
+    package_context: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    usage: Callable[[Path, Names, list[Member]], str]
+    tests: Callable[..., list]  # (projects, echo, backend) -> a TestReport per project
+
+    @property
+    def template_dir(self) -> Path:
+        from scaffold.paths import templates_dir
+
+        return templates_dir() / self.name
+
+    def run_tests(self, projects: list[Path], echo=None, backend: str = "tensorflow") -> list:
+        return self.tests(projects, echo, backend)
+
+
+def _nothing(*args: Any) -> dict[str, Any]:
+    return {}
+
+
+def _python_usage(project: Path, names: Names, members: list[Member]) -> str:
+    return (f"Use it: pip install -e {project}, then model.compile(optimizer=\"adam\", "
+            f"loss={names.package}.{members[0].names.class_name}()){_more(members)}")
+
+
+def _r_usage(project: Path, names: Names, members: list[Member]) -> str:
+    return (f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
+            f"model$compile(optimizer = \"adam\", loss = {members[0].names.r_function}()){_more(members)}")
+
+
+def _pytest(projects: list[Path], echo, backend: str) -> list:
+    from scaffold.check import run_python_tests
+
+    return run_python_tests(projects, echo, backend=backend)
+
+
+def _testthat(projects: list[Path], echo, backend: str) -> list:
+    from scaffold.check import run_r_tests
+
+    return run_r_tests(projects, echo)  # the R tests run Keras on TensorFlow, whatever the backend
+
+
+def _more(members: list[Member]) -> str:
+    return f" (and {len(members) - 1} more: see its README)" if len(members) > 1 else ""
+
+
+PYTHON = Target("python", "{{cookiecutter.project_slug}}", lambda names: names.slug, _nothing, _nothing, _nothing,
+                _python_usage, _pytest)
+R = Target("r", "{{cookiecutter.r_package}}", lambda names: names.r_package, r.project_context, r.context,
+           r.package_context, _r_usage, _testthat)
+TARGETS_BY_NAME = {target.name: target for target in (PYTHON, R)}
+
 LOSS_NAME_KEYS = ("module", "class_name", "function_name", "r_function", "kind", "task")
 
 
@@ -33,9 +94,10 @@ def plot_path(module: str) -> str:
 
 
 def build_context(members: list[Member], names: Names, target: str, name: str,
-                  about: About = About()) -> dict[str, Any]:
-    year = datetime.date.today().year
-    command = command_line(members, target, name)
+                  about: About = About(), project: Path | None = None) -> dict[str, Any]:
+    """`project`: where the package goes; the README's command names a --catalog relative to it."""
+    year = about.year
+    command = command_line(members, target, name, project)
     project = {
         "version": __version__,
         "command": command,
@@ -47,9 +109,9 @@ def build_context(members: list[Member], names: Names, target: str, name: str,
         "authors": [{"name": a.name, "email": a.email} for a in about.authors],
         "authors_toml": python.toml_authors(about),
     }
-    if target == "r":
-        project.update(r.project_context(names, project))
-    losses = [_loss(member, target) for member in members]
+    kind = TARGETS_BY_NAME[target]
+    project.update(kind.project_context(names, project))
+    losses = [_loss(member, kind) for member in members]
     project["losses"] = losses
     project["has_plot"] = any(loss["has_plot"] for loss in losses)
     # train.py's synthetic data, one branch per kind of target (multi_output's is regression's)
@@ -60,13 +122,12 @@ def build_context(members: list[Member], names: Names, target: str, name: str,
     # Code blocks in the READMEs hold spec text (formula comments, choices): a fence longer than any
     # backtick run in them keeps each block closed where the template closes it.
     project["fence"] = sinks.markdown_fence(command, *(loss["fence_text"] for loss in losses))
-    if target == "r":
-        project.update(r.package_context(losses))
+    project.update(kind.package_context(losses))
     return {"project_slug": names.slug, "package": names.package, "r_package": names.r_package,
             "_project": project}
 
 
-def _loss(member: Member, target: str) -> dict[str, Any]:
+def _loss(member: Member, target: "Target") -> dict[str, Any]:
     spec, values, names = member.spec, member.values, member.names
     data = test_data(spec, values)
     formula = python.formula_text(spec)
@@ -86,8 +147,7 @@ def _loss(member: Member, target: str) -> dict[str, Any]:
         # the Python part goes to both targets: the R package's README shows the Python names too
         **python.context(spec, values, data),
     }
-    if target == "r":
-        loss.update(r.context(spec, values, names, data))
+    loss.update(target.loss_context(spec, values, names, data))
     return loss
 
 
