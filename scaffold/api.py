@@ -102,8 +102,12 @@ def new(members: list[Member], targets: list[str], destinations: dict[str, Path]
     `workspace.check_destination`); `force` writes into a non-empty one. An existing project there is
     updated with an empty base: every file lossgen writes becomes its new rendering, nothing else is
     touched."""
+    from scaffold.workspace import make_output_dir
+
     library_checked(members)
     check_specs(members)
+    for target in targets:
+        make_output_dir(destinations[target].parent)
     fresh = {target: not os.path.lexists(destinations[target]) for target in targets}
     generations = {target: Generation(tuple(members), target, name, about, destinations[target])
                    for target in targets}
@@ -176,6 +180,9 @@ def update(path: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, Any]
         todo = [run for run in runs if not run.writes_nothing]
         if not todo:
             return RunResult(runs)
+        from scaffold.workspace import pause
+
+        pause("planned")
         _commit(todo)
         staged = any(gitstage.record_conflicts(run.path, {p: (run.plan.bases[p], run.plan.ours[p], run.plan.new[p])
                                                           for p in run.conflicts})

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from scaffold.spec import LossSpec
 
 ENTRY_POINT_GROUP = "lossgen.catalogs"
+MAX_PYPROJECT_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,14 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             try:
+                if pyproject.stat().st_size > MAX_PYPROJECT_BYTES:
+                    raise SpecError(f"larger than {MAX_PYPROJECT_BYTES >> 20} MiB; not read for [tool.lossgen]",
+                                    str(pyproject))
                 config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
+            except RecursionError:
+                raise SpecError("cannot read [tool.lossgen]: nested too deeply", str(pyproject)) from None
             tool = config.get("tool", {})
             if isinstance(tool, dict) and "lossgen" not in tool:
                 continue  # e.g. a generated project's own pyproject.toml: the team's is further up

@@ -622,8 +622,6 @@ def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: st
     library.checked(members)
     destinations = {target: workspace.check_destination(*_place(output_dir, names, target, targets),
                                                         allow_non_empty=force) for target in targets}
-    for target in targets:
-        workspace.make_output_dir(destinations[target].parent)
     result = api.new(members, targets, destinations, name, project_about, force=force, format_code=not no_format,
                      say=echo)
     what = ", ".join(member.spec.name for member in members)

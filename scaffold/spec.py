@@ -318,11 +318,14 @@ class _Locator:
 def load_spec(path: str | Path, origin: str = "built-in") -> LossSpec:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        if not path.is_file():
+            raise SpecError("not a regular file", str(path))
+        with open(path, "rb") as handle:  # bounded: a spec linked to /dev/zero is not read forever
+            raw = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror}", str(path)) from None
     if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(f"spec file is {len(raw)} bytes; the limit is {MAX_SPEC_BYTES}", str(path))
+        raise SpecError(f"spec file is larger than {MAX_SPEC_BYTES} bytes, the limit", str(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
