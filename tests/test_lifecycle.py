@@ -8,6 +8,7 @@ per module (--no-test, no TensorFlow) and copied per test.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -346,7 +347,7 @@ def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
         time.sleep(0.05)
     assert workers, "the package is big enough for a pool: workers expected"
     process.kill()
-    process.communicate()
+    process.wait()  # not communicate(): a surviving worker would hold the pipes open
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not all(_gone(pid) for pid in workers):
         time.sleep(0.1)
@@ -510,3 +511,28 @@ def test_an_update_of_one_loss_renders_what_it_touches_and_equals_a_full_renderi
     for rel in full:
         if rel != ".lossgen.toml":
             assert mine[rel] == full[rel], rel
+
+
+def test_the_test_runner_dies_with_a_killed_lossgen(tmp_path):
+    process = subprocess.Popen([*LOSSGEN, "new", "--kind", "huber", "--no-input", "-o", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+        if line.startswith("Running the generated python tests"):
+            break
+    deadline = time.monotonic() + 30
+    runners: list[int] = []
+    while time.monotonic() < deadline and not runners:
+        runners = _children(process.pid)
+        time.sleep(0.02)
+    assert runners, "the generated tests run in a child process"
+    process.kill()
+    process.wait()  # the pipe stays open (a runner must not die of a broken pipe, but of lossgen's death)
+    deadline = time.monotonic() + 1.5  # PR_SET_PDEATHSIG: at once (without it, until its next write fails)
+    while time.monotonic() < deadline and not all(_gone(pid) for pid in runners):
+        time.sleep(0.1)
+    gone = all(_gone(pid) for pid in runners)
+    for pid in runners:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.stdout.close()
+    assert gone
