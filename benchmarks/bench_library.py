@@ -22,10 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from scaffold import check
+from scaffold import api, check
 from scaffold.catalog import load_catalog
 from scaffold.library import Member
-from scaffold.render import render_project
+from scaffold.about import About
+
+
+def generate(members_: list[Member], target: str, destination: Path, name: str) -> Path:
+    """The package written to `destination` as `lossgen new --no-test` writes it."""
+    api.new(members_, [target], {target: destination}, name, About())
+    return destination
 
 
 def timed(fn):
@@ -58,7 +64,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             library = members(kinds)
-            seconds, _ = timed(lambda: render_project(library, target, tmp / "library", "library"))
+            seconds, _ = timed(lambda: generate(library, target, tmp / "library", "library"))
             print(f"{target}: generation of the library, in-process: {seconds:.2f} s")
             command = [sys.executable, "-m", "scaffold.cli", "new", "--all", "--target", target, "--no-test",
                        "--no-input", "--name", "cli", "-o", str(tmp)]
@@ -70,7 +76,7 @@ def main() -> None:
                 continue
             singles = []
             for member in library:
-                singles.append(render_project([member], target, tmp / "single" / member.name, member.name).path)
+                singles.append(generate([member], target, tmp / "single" / member.name, member.name))
             library_seconds, library_counts = suite(target, [tmp / "library"])
             print(f"{target}: the library's suite, one process: {library_seconds:.1f} s ({library_counts})")
             single_seconds, single_counts = suite(target, singles)

@@ -318,8 +318,8 @@ class _Locator:
 def load_spec(path: str | Path, origin: str = "built-in") -> LossSpec:
     path = Path(path)
     try:
-        if not path.is_file():
-            raise SpecError("not a regular file", str(path))
+        if path.exists() and not path.is_file():
+            raise SpecError("cannot read spec: not a regular file", str(path))
         with open(path, "rb") as handle:  # bounded: a spec linked to /dev/zero is not read forever
             raw = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:

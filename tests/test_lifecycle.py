@@ -243,6 +243,14 @@ def finish(process: subprocess.Popen) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+def killed_at(point: str, *args: str) -> None:
+    """Run lossgen until it pauses at `point`, then SIGKILL it (nothing of it can clean up)."""
+    process = start(*args, pause=f"{point}:30")
+    wait_paused(process, point)
+    process.kill()
+    process.communicate()
+
+
 def test_two_updates_in_a_row_run_one_after_the_other(copy, capsys):
     project = copy("huber")
     first = start("update", str(project), "--delta", "3", "--no-test", pause="commit:2")
@@ -279,10 +287,7 @@ def test_a_file_saved_while_lossgen_plans_stops_the_commit(copy):
 
 def test_sigkill_inside_the_commit_is_reported_by_check_and_finished_by_the_next_command(copy, capsys):
     project = copy("huber")
-    process = start("update", str(project), "--delta", "3", "--no-test", pause="commit:30")
-    wait_paused(process, "commit")
-    process.kill()
-    process.communicate()
+    killed_at("commit", "update", str(project), "--delta", "3", "--no-test")
     capsys.readouterr()
     assert run("check", str(project)) == 1
     assert "an interrupted lossgen commit is unfinished" in capsys.readouterr().out
@@ -305,10 +310,7 @@ def test_a_pair_whose_r_half_cannot_be_written_writes_neither(copy, capsys):
 
 def test_a_pair_is_committed_together_and_a_killed_commit_finishes_both_halves(copy, capsys):
     pair = copy("pair")
-    process = start("update", str(pair), "--alpha", "3", "--no-test", pause="commit:30")
-    wait_paused(process, "commit")
-    process.kill()
-    process.communicate()
+    killed_at("commit", "update", str(pair), "--alpha", "3", "--no-test")
     assert (pair / "r" / COMMIT_DIR).is_dir()  # staged, decided by python's half, not yet applied
     assert run("update", str(pair / "r"), "--no-test") == 0  # the R half alone: its decision is in python/
     assert run("update", str(pair), "--no-test") == 0

@@ -94,13 +94,14 @@ def plot_path(module: str) -> str:
 
 
 def build_context(members: list[Member], names: Names, target: str, name: str,
-                  about: About = About(), project: Path | None = None) -> dict[str, Any]:
-    """`project`: where the package goes; the README's command names a --catalog relative to it."""
+                  about: About = About(), destination: Path | None = None) -> dict[str, Any]:
+    """`destination`: where the package goes; the README's command names a --catalog relative to it."""
     year = about.year
-    command = command_line(members, target, name, project)
+    command = command_line(members, target, name, destination)
     project = {
         "version": __version__,
         "command": command,
+        "catalog_relative": destination is not None and any(m.spec.origin == "--catalog" for m in members),
         # who the project belongs to: the SPDX id, and the authors as given (each target's context
         # writes them for its own files through scaffold/sinks)
         "license": about.license, "license_name": LICENSES[about.license], "year": year,
