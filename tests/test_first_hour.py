@@ -1,0 +1,122 @@
+"""Issue 21: the rough edges a new user meets between the Quickstart and a team's first library.
+
+Each test reproduces one finding (it failed before the fix) and keeps it fixed. Fast: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from scaffold import cli as cli_module
+from scaffold.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+HUGE_HEX = "0x" + "f" * 4500  # 4,500 hex digits: TOML reads it; Python cannot print it in decimal
+SPEC = '''name = "{name}"
+title = "A team loss"
+summary = "Squared error times alpha."
+task = "regression"
+{top}formula = """
+loss = mean(alpha * square(y_pred - y_true), axis=-1)
+"""
+
+[{params}.alpha]
+type = "float"
+default = 1.0
+gt = 0.0
+
+[[examples]]
+y_true = [[0.0]]
+y_pred = [[{y_pred}]]
+loss = [{loss}]
+'''
+
+
+def write_spec(directory: Path, name: str = "team_mse", *, top: str = "", params: str = "params",
+               y_pred: str = "1.0", loss: str = "1.0", file_name: str | None = None) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / (file_name or f"{name}.toml")
+    path.write_text(SPEC.format(name=name, top=top, params=params, y_pred=y_pred, loss=loss), encoding="utf-8")
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_bad_input(code: int, err: str, *fragments: str) -> None:
+    """Exit code 2 and one line on stderr naming what was wrong; no traceback, no internal error."""
+    assert code == 2, err
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("LOSSGEN_PATH", raising=False)
+    monkeypatch.delenv("LOSSGEN_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input that ended as "internal error" (exit 1)
+
+
+def test_spec_into_a_path_below_a_file_is_bad_input(tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a directory")
+    code, _, err = run(capsys, "spec", "x", "-o", "afile/sub")
+    assert_bad_input(code, err, "afile is not a directory")
+
+
+@pytest.mark.parametrize("args", [["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1"],
+                                  ["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1/sub"],
+                                  ["spec", "x", "-o", "loop1"]])
+def test_a_symlink_loop_as_output_directory_is_bad_input(tmp_path, capsys, args):
+    os.symlink("loop1", tmp_path / "loop1")
+    code, _, err = run(capsys, *args)
+    assert_bad_input(code, err, "loop1", "symbolic link")
+
+
+@pytest.mark.parametrize("where", ["reference", "loss", "y_pred"])
+@pytest.mark.parametrize("command", ["show", "new", "validate"])
+def test_a_4500_digit_hex_integer_in_a_spec_is_bad_input(tmp_path, capsys, where, command):
+    spec = {"reference": lambda d: write_spec(d, top=f'reference = "keras.losses.Huber(delta={HUGE_HEX})"\n'),
+            "loss": lambda d: write_spec(d, loss=HUGE_HEX),
+            "y_pred": lambda d: write_spec(d, y_pred=HUGE_HEX)}[where](tmp_path / "team")
+    args = {"show": ["show", "team_mse", "--catalog", "team"],
+            "new": ["new", "--kind", "team_mse", "--catalog", "team", "--no-input", "--no-test"],
+            "validate": ["validate", "--quick", spec]}[command]
+    code, out, err = run(capsys, *args)
+    if command == "validate":  # one problem line per spec, exit 1 (a spec with problems), never an internal error
+        assert code == 1 and "internal error" not in out, out
+        assert re.search(r"team_mse\.toml:\d+(:\d+)?: .*more than 15 digits", out), out
+    else:
+        assert_bad_input(code, err, "team_mse.toml:", "more than 15 digits")
+    assert not list(tmp_path.glob("*-loss"))
+
+
+def test_a_decimal_integer_beyond_pythons_limit_is_located(tmp_path, capsys):
+    write_spec(tmp_path / "team", y_pred="9" * 4500)
+    code, _, err = run(capsys, "show", "team_mse", "--catalog", "team")
+    assert_bad_input(code, err, "team_mse.toml:16:", "at most 15 digits")
+    assert len(err) < 400
+
+
+@pytest.mark.parametrize("command", ["show", "validate"])
+def test_a_list_where_a_hashable_key_is_expected_is_bad_input(tmp_path, capsys, command):
+    spec = write_spec(tmp_path / "team", top='reference = "keras.losses.Huber(delta={[1]: 2})"\n')
+    args = ["show", "team_mse", "--catalog", "team"] if command == "show" else ["validate", "--quick", spec]
+    code, out, err = run(capsys, *args)
+    if command == "validate":
+        assert code == 1 and "team_mse.toml:5:1: reference argument `delta` must be a parameter name or a constant" in out
+        assert "internal error" not in out
+    else:
+        assert_bad_input(code, err, "team_mse.toml:5:1:", "parameter name or a constant")
