@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import keyword
 import math
 import re
@@ -316,6 +317,12 @@ class _Locator:
             match = pattern.match(self.lines[i])
             if match:
                 return i + 1, len(match.group(1)) + 1
+        if header is None:  # a table rather than a key: `[param.alpha]`, `[[example]]`
+            table = re.compile(r"^(\s*)\[\[?\s*(" + re.escape(key) + r"|\"" + re.escape(key) + r"\")\s*[.\]]")
+            for i, line in enumerate(self.lines):
+                match = table.match(line)
+                if match:
+                    return i + 1, len(match.group(1)) + 1
         return (start or None), None
 
     def formula_start(self) -> tuple[int, int]:
@@ -373,7 +380,9 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
 
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise fail(f"unknown key `{unknown[0]}` (allowed: {', '.join(sorted(TOP_KEYS))})", unknown[0])
+        close = difflib.get_close_matches(unknown[0], TOP_KEYS, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        raise fail(f"unknown key `{unknown[0]}` ({hint}allowed: {', '.join(sorted(TOP_KEYS))})", unknown[0])
 
     def text_field(key: str, required: bool = True) -> str:
         value = data.get(key, "")

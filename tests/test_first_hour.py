@@ -120,3 +120,27 @@ def test_a_list_where_a_hashable_key_is_expected_is_bad_input(tmp_path, capsys, 
         assert "internal error" not in out
     else:
         assert_bad_input(code, err, "team_mse.toml:5:1:", "parameter name or a constant")
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec messages
+
+
+def test_a_table_name_typo_is_located_and_suggested(tmp_path, capsys):
+    spec = write_spec(tmp_path / "team", params="param")  # [param.alpha] for [params.alpha]
+    code, out, _ = run(capsys, "validate", "--quick", spec)
+    assert code == 1
+    assert f"{spec}:9:1: unknown key `param` (did you mean `params`?" in out, out
+
+
+def test_an_example_off_in_the_sixth_digit_says_the_tolerance(tmp_path, capsys):
+    spec = write_spec(tmp_path / "team", y_pred="1.0408329997330663", loss="1.08333")  # 13/12 is 1.0833333...
+    code, out, _ = run(capsys, "validate", "--quick", spec)
+    assert code == 1
+    assert "expected [1.08333], got [1.08333333333]" in out and "relative 1e-6 or absolute 1e-9" in out, out
+    assert "at least 7 significant digits" in out
+    docs = (ROOT / "docs" / "spec-format.md").read_text()
+    assert "relative\ntolerance of 1e-6 (absolute 1e-9" in docs
+    write_spec(tmp_path / "team", y_pred="1.0408329997330663", loss="1.0833333")
+    code, out, _ = run(capsys, "validate", "--quick", spec)
+    assert code == 0, out
