@@ -54,6 +54,20 @@ class SpecParamType(click.ParamType):
             self.fail(str(exc), option, ctx)
 
 
+class YesNo(click.types.BoolParamType):
+    """A yes/no answer; anything else is re-asked with what is allowed (Click's confirm says only
+    "invalid input")."""
+
+    name = "yes/no"
+
+    def convert(self, value, option, ctx):
+        try:
+            return super().convert(value, option, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a yes/no answer: answer y or n (yes, no, true, false, 1, 0 also work)",
+                      option, ctx)
+
+
 class KindType(click.ParamType):
     """A kind from the catalog; a typo gets the closest name suggested and the prompt repeats."""
 
@@ -379,7 +393,8 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
             if param.help:  # what the parameter means, then the prompt with what is allowed
                 echo(f"{name}: {param.help}")
             if param.type == "bool":
-                values[name] = click.confirm(name, default=param.default)
+                values[name] = click.prompt(f"{name} [{'Y/n' if param.default else 'y/N'}]", type=YesNo(),
+                                            default="yes" if param.default else "no", show_default=False)
             else:
                 values[name] = click.prompt(f"{name} ({param.describe_allowed()})",
                                             default=_show_value(param, param.default), type=SpecParamType(param))
@@ -454,13 +469,38 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
     return about.About(license_id or DEFAULT_LICENSE, authors)
 
 
-def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
-    """Project name and output directory, re-asked until the destination can be written."""
+class ProjectName(click.ParamType):
+    """A project name, checked when given: its package names, and (one loss) its loss's names."""
+
+    name = "name"
+
+    def __init__(self, members: list | None = None):
+        self.members = members or []  # the one loss whose names derive from the project name
+
+    def convert(self, value, option, ctx):
+        from dataclasses import replace
+
+        from scaffold import library
+        from scaffold.names import Names
+
+        value = value.strip()
+        try:
+            Names.derive(value)
+            library.checked([replace(member, name=value) for member in self.members])
+        except UsageError as exc:
+            self.fail(str(exc), option, ctx)
+        return value
+
+
+def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool,
+                     members: list) -> tuple[str, Path]:
+    """Project name (checked when given) and output directory; both re-asked while the destination
+    they make cannot be written (a non-empty directory, a file in the way)."""
     from scaffold import install
     from scaffold.names import Names
 
     while True:
-        name = click.prompt("project name", default=default).strip()
+        name = click.prompt("project name", default=default, type=ProjectName(members))
         output_dir = click.prompt("output directory", default=str(output_dir),
                                   type=click.Path(file_okay=False, path_type=Path))
         try:
@@ -470,6 +510,7 @@ def _ask_destination(default: str, targets: list[str], output_dir: Path, force: 
             return name, output_dir
         except UsageError as exc:
             echo(f"Error: {exc}", err=True)
+            default = name
 
 
 def _remember_backend(ctx, param, value):
@@ -524,20 +565,25 @@ def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, 
     Missing values are prompted for in a terminal; with --no-input (or no terminal) the spec's
     defaults are used.
     """
+    from dataclasses import replace
+
+    # In a terminal, the questions come in this order, each answer checked when given: the kind, its
+    # parameters, the target, then where (project name, output directory) and who (license, author, e-mail).
     interactive = _interactive(no_input)
     members = _members(ctx, kinds, all_kinds, task, catalogs, given, interactive)
+    asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
+    members = [_bound(member, asks, member.spec.name, say_kind=len(members) > 1) for member in members]
     if target is None:
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
     one_kind = len(members) == 1 and not all_kinds  # its names derive from --name, as they always did
     default_name = members[0].spec.name if one_kind else LIBRARY_NAME
-    if interactive and name is None:  # asked, and the destination checked, before the parameters
-        name, output_dir = _ask_destination(default_name, targets, output_dir, force)
+    if interactive and name is None:
+        name, output_dir = _ask_destination(default_name, targets, output_dir, force, members if one_kind else [])
     name = default_name if name is None else name
-    asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
-    members = [_bound(member, asks, name if one_kind else member.spec.name, say_kind=len(members) > 1)
-               for member in members]
+    if one_kind:
+        members = [replace(members[0], name=name)]
     project_about = _about(license_id, author, email, interactive)
     _generate(ctx, members, targets, output_dir, name, force, no_format, no_test, project_about)
 

@@ -144,3 +144,55 @@ def test_an_example_off_in_the_sixth_digit_says_the_tolerance(tmp_path, capsys):
     write_spec(tmp_path / "team", y_pred="1.0408329997330663", loss="1.0833333")
     code, out, _ = run(capsys, "validate", "--quick", spec)
     assert code == 0, out
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompts: the order a new user expects, each answer checked when given; helpful re-asks
+
+
+def interactive_new(tmp_path, monkeypatch, answers: str, *args: str):
+    from click.testing import CliRunner
+
+    monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
+    return CliRunner().invoke(cli_module.cli, ["new", "--no-test", *args], input=answers)
+
+
+def test_prompts_come_in_order_kind_parameters_target_then_where_and_who(tmp_path, monkeypatch):
+    answers = "binary_focal\n3\n0.5\nmaybe\nn\n\nMy Focal!\nmy-focal\nout\nMIT\nAda\nnope\nada@example.org\n"
+    result = interactive_new(tmp_path, monkeypatch, answers)
+    assert result.exit_code == 0, result.output
+    text = result.output
+    order = ["kind of loss", "gamma (", "alpha (", "from_logits [y/N]", "target (", "project name",
+             "output directory", "license (", "author", "e-mail"]
+    positions = [text.index(prompt) for prompt in order]
+    assert positions == sorted(positions), text
+    # each answer is checked when given: the bad name before the output directory is asked
+    assert text.index("invalid name 'My Focal!'") < text.index("output directory")
+    assert text.index("is not a yes/no answer") < text.index("target (")
+    assert text.index("does not look like name@example.org") < text.index("Generated")
+    module = (tmp_path / "out" / "my-focal-loss" / "my_focal_loss" / "my_focal.py").read_text()
+    assert "gamma=3.0" in module and "alpha=0.5" in module and "from_logits=False" in module
+
+
+def test_a_bad_yes_no_answer_says_what_is_allowed(tmp_path, monkeypatch):
+    result = interactive_new(tmp_path, monkeypatch, "maybe\nyes\n\nAda\n\n", "--kind", "binary_focal", "--gamma",
+                             "2", "--alpha", "0.25", "--target", "python", "--name", "bf", "--license", "MIT")
+    assert result.exit_code == 0, result.output
+    assert "Error: 'maybe' is not a yes/no answer: answer y or n" in result.output
+    assert "invalid input" not in result.output
+    assert "from_logits=True" in (tmp_path / "bf-loss" / "bf_loss" / "bf.py").read_text()
+
+
+def test_a_name_that_would_make_a_keyword_is_refused_at_the_name_prompt(tmp_path, monkeypatch):
+    result = interactive_new(tmp_path, monkeypatch, "class\nmine\n\n\nAda\n\n", "--kind", "mse", "--target", "python",
+                             "--license", "MIT")
+    assert result.exit_code == 0, result.output
+    assert result.output.index("Python or R keyword") < result.output.index("output directory")
+    assert (tmp_path / "mine-loss").is_dir()
+
+
+@pytest.mark.parametrize("typo, meant", [("focal", ["binary_focal", "sparse_focal"]), ("hubr", ["huber"]),
+                                         ("cce", ["label_smoothed_cce", "weighted_cce"])])
+def test_a_kind_typo_suggests_every_kind_it_may_mean(capsys, typo, meant):
+    code, _, err = run(capsys, "show", typo)
+    assert_bad_input(code, err, f"unknown kind '{typo}' (did you mean {' or '.join(repr(m) for m in meant)}?")
