@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -670,8 +671,12 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
     reports = {}
     for target, project in projects.items():
         echo(f"Running the generated {target} tests ...")
-        reports[target] = check.run_tests(target, [project], echo=click.echo,
-                                          backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
+        try:
+            reports[target] = check.run_tests(target, [project], echo=click.echo,
+                                              backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
+        except Interrupted as exc:  # the project is in place and complete; only its tests did not finish
+            exc.note = "; ".join(_untested(path, t) for t, path in projects.items() if t not in reports)
+            raise
     echo("")
     for target, project in projects.items():
         echo(f"{project}: {reports[target].summary()}")
@@ -681,6 +686,14 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
         ctx.exit(EXIT_TESTS_NOT_RUN)
     if not all(report.ok for report in reports.values()):
         ctx.exit(EXIT_TESTS_FAILED)
+
+
+def _untested(project: Path, target: str) -> str:
+    """What an interrupt during the tests leaves: a complete project, and how to run its tests."""
+    run = ("Rscript -e 'testthat::test_local()'" if target == "r"
+           else "python -m pytest")
+    return (f"{project} was written and is complete, but its tests did not finish; run them with: "
+            f"cd {shlex.quote(str(project))} && {run}")
 
 
 def _report_install(installed) -> None:
@@ -924,6 +937,7 @@ class Interrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+        self.note = ""  # what the interrupt left, when that is more than nothing
 
 
 def _raise_on_interrupt() -> dict:
@@ -947,7 +961,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Interrupted as exc:
-        echo("Interrupted", err=True)
+        echo(f"Interrupted: {exc.note}" if exc.note else "Interrupted", err=True)
         return 128 + exc.signum
     finally:
         for signum, handler in previous.items():

@@ -196,3 +196,26 @@ def test_a_name_that_would_make_a_keyword_is_refused_at_the_name_prompt(tmp_path
 def test_a_kind_typo_suggests_every_kind_it_may_mean(capsys, typo, meant):
     code, _, err = run(capsys, "show", typo)
     assert_bad_input(code, err, f"unknown kind '{typo}' (did you mean {' or '.join(repr(m) for m in meant)}?")
+
+
+# ---------------------------------------------------------------------------------------------
+# Interrupts
+
+
+def test_an_interrupt_during_the_generated_tests_says_the_project_is_complete_but_untested(tmp_path, capsys,
+                                                                                          monkeypatch):
+    import signal
+
+    from scaffold import check
+
+    def interrupted(*args, **kwargs):
+        raise cli_module.Interrupted(signal.SIGINT)  # what Ctrl-C raises while the tests run
+
+    monkeypatch.setattr(check, "run_tests", interrupted)
+    code, out, err = run(capsys, "new", "--kind", "mse", "--no-input", "-o", "out")
+    project = tmp_path / "out" / "mse-loss"
+    assert code == 130
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"Interrupted: {project} was written and is complete, but its tests did not finish; "
+                          f"run them with: cd {project} && python -m pytest"), err
+    assert (project / "mse_loss" / "mse.py").is_file() and (project / ".lossgen.toml").is_file()
