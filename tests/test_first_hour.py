@@ -219,3 +219,43 @@ def test_an_interrupt_during_the_generated_tests_says_the_project_is_complete_bu
     assert err.startswith(f"Interrupted: {project} was written and is complete, but its tests did not finish; "
                           f"run them with: cd {project} && python -m pytest"), err
     assert (project / "mse_loss" / "mse.py").is_file() and (project / ".lossgen.toml").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# The generated project's pictures
+
+
+def drawn_figure(kind: str, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib import pyplot as plt
+
+    from scaffold import plot
+    from scaffold.catalog import load_catalog
+
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)  # keep the figure draw() would close
+    spec = load_catalog().get(kind)
+    plot.draw(spec, spec.bind(), tmp_path / f"{kind}.png", with_keras=False)
+    return kept[0]
+
+
+@pytest.mark.parametrize("kind", ["binary_focal", "contrastive", "sparse_focal"])
+def test_the_legend_covers_no_curve(tmp_path, monkeypatch, kind):
+    figure = drawn_figure(kind, tmp_path, monkeypatch)
+    renderer = figure.canvas.get_renderer()
+    assert len(figure.legends) == 1 and all(axes.get_legend() is None for axes in figure.axes)
+    legend = figure.legends[0].get_window_extent(renderer)
+    for axes in figure.axes:
+        assert not legend.overlaps(axes.get_window_extent(renderer)), kind
+
+
+def test_curves_that_coincide_are_drawn_once_and_say_so(tmp_path, monkeypatch):
+    import numpy as np
+
+    figure = drawn_figure("contrastive", tmp_path, monkeypatch)
+    lines = figure.axes[0].get_lines()
+    curves = [line.get_ydata() for line in lines]
+    assert not any(np.allclose(a, b) for i, a in enumerate(curves) for b in curves[i + 1:])
+    labels = [line.get_label() for line in lines]
+    assert "margin = 1, 0.5, 2 (the same curve), similar (1)" in labels, labels
+    assert len(labels) == 4  # similar once; dissimilar for each margin
