@@ -259,3 +259,43 @@ def test_curves_that_coincide_are_drawn_once_and_say_so(tmp_path, monkeypatch):
     labels = [line.get_label() for line in lines]
     assert "margin = 1, 0.5, 2 (the same curve), similar (1)" in labels, labels
     assert len(labels) == 4  # similar once; dissimilar for each margin
+
+
+# ---------------------------------------------------------------------------------------------
+# The generated Python project: train.py --help without Keras; CI's optional lossgen check
+
+
+@pytest.fixture(scope="module")
+def metric_project(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated")
+    code = main(["new", "--kind", "contrastive", "--kind", "huber", "--name", "pairs", "--no-input", "--no-test",
+                 "-o", str(out)])
+    assert code == 0
+    return out / "pairs-loss"
+
+
+def test_train_help_imports_no_keras(metric_project):
+    import subprocess
+    import sys
+
+    probe = ("import runpy, sys\nsys.argv = ['train.py', '--help']\ntry:\n    runpy.run_path('train.py', "
+             "run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('IMPORTED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=metric_project, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: train.py" in result.stdout and "--loss {contrastive,huber}" in result.stdout
+    assert "IMPORTED []" in result.stdout, result.stdout
+    assert result.stderr == ""
+
+
+def test_ci_has_an_optional_documented_lossgen_check_job(metric_project):
+    import yaml
+
+    workflow = yaml.safe_load((metric_project / ".github" / "workflows" / "test.yml").read_text())
+    job = workflow["jobs"]["lossgen-check"]
+    assert job["if"] == "${{ vars.LOSSGEN_PIP != '' }}"  # optional: runs once the repository says how
+    steps = [step.get("run") for step in job["steps"]]
+    assert 'pip install "$LOSSGEN_PIP"' in steps and "lossgen check" in steps
+    readme = (metric_project / "README.md").read_text()
+    assert "`lossgen-check` job runs `lossgen check`" in readme and "LOSSGEN_PIP" in readme
