@@ -299,3 +299,21 @@ def test_ci_has_an_optional_documented_lossgen_check_job(metric_project):
     assert 'pip install "$LOSSGEN_PIP"' in steps and "lossgen check" in steps
     readme = (metric_project / "README.md").read_text()
     assert "`lossgen-check` job runs `lossgen check`" in readme and "LOSSGEN_PIP" in readme
+
+
+# ---------------------------------------------------------------------------------------------
+# README's Quickstart says what a terminal asks, and where the project goes
+
+
+def test_quickstart_lists_the_questions_a_terminal_asks_in_order(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    assert "lossgen new --kind huber --delta 2" in quickstart
+    assert "not lossgen's\nclone" in quickstart and "./huber-loss/" in quickstart
+    said = re.findall(r"the (target|project name|output directory|license|author|e-mail)", quickstart)
+    result = interactive_new(tmp_path, monkeypatch, "\n" * 6, "--kind", "huber", "--delta", "2")
+    assert result.exit_code == 0, result.output
+    asked = re.findall(r"^(?:.*: )?(target|project name|output directory|license|author|e-mail)\b",
+                       result.output.replace(": ", ":\n"), flags=re.M)
+    assert said == asked == ["target", "project name", "output directory", "license", "author", "e-mail"]
+    assert (tmp_path / "huber-loss" / "huber_loss" / "huber.py").is_file()  # below the working directory
