@@ -317,3 +317,17 @@ def test_quickstart_lists_the_questions_a_terminal_asks_in_order(tmp_path, monke
                        result.output.replace(": ", ":\n"), flags=re.M)
     assert said == asked == ["target", "project name", "output directory", "license", "author", "e-mail"]
     assert (tmp_path / "huber-loss" / "huber_loss" / "huber.py").is_file()  # below the working directory
+
+
+# ---------------------------------------------------------------------------------------------
+# The R package's README under keras3
+
+
+def test_r_readme_keras3_snippet_is_complete_and_says_when_to_convert(tmp_path, capsys):
+    assert main(["new", "--kind", "huber", "--target", "r", "--no-input", "--no-test", "-o", str(tmp_path)]) == 0
+    readme = (tmp_path / "huberloss" / "README.md").read_text()
+    keras3 = readme.split("library(keras3)\n", 1)[1].split("```", 1)[0]
+    assert keras3.index("model <- keras_model_sequential(input_shape = 8)") < keras3.index("model |> compile(")
+    assert "layer_dense(units = " in keras3
+    assert "with keras3 attached\n(`library(keras3)`), `as.array()` takes the tensor" in readme
+    assert "with reticulate alone" in readme and "`keras$ops$convert_to_numpy()` turns it into an R array" in readme
