@@ -34,9 +34,10 @@ EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
 LIBRARY_NAME = "losses"  # the project name of a package of several losses when --name is not given
 
 
-def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
-    """Every line lossgen prints: text from specs, records and paths is escaped for the terminal."""
-    click.echo(terminal_text(str(message)), err=err, nl=nl)
+def echo(message: str = "", err: bool = False, nl: bool = True, multiline: bool = True) -> None:
+    """Every line lossgen prints: text from specs, records and paths is escaped for the terminal.
+    multiline=False for a one-line message: a newline in a name or path in it is shown as \\n."""
+    click.echo(terminal_text(str(message), multiline=multiline), err=err, nl=nl)
 
 
 class SpecParamType(click.ParamType):
@@ -362,7 +363,7 @@ def list_kinds(task, catalogs):
     for name in names:
         spec = catalog.specs[name]
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
-        echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin)
+        echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin, multiline=False)
 
 
 def _fit(line: str) -> str:
@@ -646,7 +647,7 @@ def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: st
         installed = render.render_project(members, target, destinations[target], name, force=force,
                                           format_code=not no_format, about=project_about)
         projects[target] = installed.path
-        echo(f"Generated {what} ({target}) in {installed.path}")
+        echo(f"Generated {what} ({target}) in {installed.path}", multiline=False)
         _report_install(installed)
     if no_test:
         echo("Tests not run (--no-test).")
@@ -895,10 +896,10 @@ def validate(paths, quick):
     for path in files:
         _, found = checks.validate_file(path, quick)
         for problem in found:
-            echo(str(problem))
+            echo(str(problem), multiline=False)  # one line per problem, whatever the file name holds
         problems += len(found)
         if not found:
-            echo(f"{path}: ok")
+            echo(f"{path}: ok", multiline=False)
     echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
     if problems:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
@@ -916,7 +917,7 @@ def spec_command(name, task, output_dir, force):
     from scaffold.starter import write_starter
 
     path = write_starter(name, task, output_dir, force)
-    echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
+    echo(f"Wrote {path}. Edit it, then: lossgen validate {path}", multiline=False)
 
 
 def _usage_hint(project: Path, target: str, names, members: list) -> None:
@@ -924,10 +925,10 @@ def _usage_hint(project: Path, target: str, names, members: list) -> None:
     more = f" (and {len(members) - 1} more: see its README)" if len(members) > 1 else ""
     if target == "r":
         echo(f"Use it: R CMD INSTALL {project}, then in R: library({names.r_package}); "
-                   f"model$compile(optimizer = \"adam\", loss = {loss.r_function}()){more}")
+                   f"model$compile(optimizer = \"adam\", loss = {loss.r_function}()){more}", multiline=False)
     else:
         echo(f"Use it: pip install -e {project}, then "
-                   f"model.compile(optimizer=\"adam\", loss={names.package}.{loss.class_name}()){more}")
+                   f"model.compile(optimizer=\"adam\", loss={names.package}.{loss.class_name}()){more}", multiline=False)
 
 
 class Interrupted(BaseException):
@@ -961,7 +962,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Interrupted as exc:
-        echo(f"Interrupted: {exc.note}" if exc.note else "Interrupted", err=True)
+        echo(f"Interrupted: {exc.note}" if exc.note else "Interrupted", err=True, multiline=False)
         return 128 + exc.signum
     finally:
         for signum, handler in previous.items():

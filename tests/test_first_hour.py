@@ -331,3 +331,35 @@ def test_r_readme_keras3_snippet_is_complete_and_says_when_to_convert(tmp_path, 
     assert "layer_dense(units = " in keras3
     assert "with keras3 attached\n(`library(keras3)`), `as.array()` takes the tensor" in readme
     assert "with reticulate alone" in readme and "`keras$ops$convert_to_numpy()` turns it into an R array" in readme
+
+
+# ---------------------------------------------------------------------------------------------
+# Names, keys and paths from specs and the file system are shown escaped, on one line
+
+
+def test_a_parameter_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path, capsys):
+    spec = write_spec(tmp_path / "team")
+    spec.write_text(spec.read_text().replace("[params.alpha]", '[params."alpha\\n"]'))  # TOML's escape
+    code, out, _ = run(capsys, "validate", "--quick", spec)
+    assert code == 1
+    assert f"{spec}:9:" in out and "`params.alpha\\n` must be one line" in out, out
+    assert out.count("\n") == 2, out  # the problem and the summary
+    code, _, err = run(capsys, "show", "team_mse", "--catalog", "team")
+    assert_bad_input(code, err, "`params.alpha\\n` must be one line")
+
+
+def test_a_spec_file_name_with_a_newline_is_shown_escaped_on_one_line(tmp_path, capsys):
+    spec = write_spec(tmp_path / "team", file_name="team\nmse.toml")
+    for args in (["validate", "--quick", spec], ["validate", "--quick", tmp_path / "team"]):
+        code, out, _ = run(capsys, *args)
+        assert code == 1 and out.count("\n") == 2, out
+        assert "team\\nmse.toml:1:1: name 'team_mse' must match the file name (team\\nmse.toml)" in out, out
+    code, _, err = run(capsys, "list", "--catalog", "team")
+    assert_bad_input(code, err, "team\\nmse.toml")
+
+
+def test_an_output_path_with_a_newline_is_shown_escaped(tmp_path, capsys):
+    code, out, _ = run(capsys, "new", "--kind", "mse", "--no-input", "--no-test", "-o", "a\nb")
+    assert code == 0
+    assert "in " + str(tmp_path / "a\\nb" / "mse-loss") in out
+    assert all(line.startswith(("Generated", "Tests not run", "Use it")) for line in out.splitlines()), out
