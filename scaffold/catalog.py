@@ -47,9 +47,22 @@ class Catalog:
     def get(self, name: str) -> LossSpec:
         if name in self.specs:
             return self.specs[name]
-        close = difflib.get_close_matches(name, self.specs, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise UsageError(f"unknown kind '{name}' ({hint}see `lossgen list`)")
+        close = self.suggestions(name)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise UsageError(f"unknown kind {name!r} ({hint}see `lossgen list`)")
+
+    def suggestions(self, name: str, limit: int = 4) -> list[str]:
+        """Kinds a typo may have meant: those with `name` as one of their words (`focal`: binary_focal and
+        sparse_focal), else difflib's closest, keeping all that score as well as the best (ties)."""
+        word = name.strip().lower().replace("-", "_")
+        words = [n for n in self.names() if word and word in n.split("_")]
+        if words:
+            return words[:limit]
+        close = difflib.get_close_matches(word, self.specs, n=limit, cutoff=0.5)
+        if not close:
+            return []
+        best = difflib.SequenceMatcher(None, word, close[0]).ratio()
+        return [c for c in close if difflib.SequenceMatcher(None, word, c).ratio() >= best - 0.05]
 
 
 def discover_sources(catalog_dirs: tuple[str, ...] = (), env: dict | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -33,9 +34,10 @@ EXIT_TESTS_FAILED, EXIT_USAGE, EXIT_TESTS_NOT_RUN = 1, 2, 3
 LIBRARY_NAME = "losses"  # the project name of a package of several losses when --name is not given
 
 
-def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
-    """Every line lossgen prints: text from specs, records and paths is escaped for the terminal."""
-    click.echo(terminal_text(str(message)), err=err, nl=nl)
+def echo(message: str = "", err: bool = False, nl: bool = True, multiline: bool = True) -> None:
+    """Every line lossgen prints: text from specs, records and paths is escaped for the terminal.
+    multiline=False for a one-line message: a newline in a name or path in it is shown as \\n."""
+    click.echo(terminal_text(str(message), multiline=multiline), err=err, nl=nl)
 
 
 class SpecParamType(click.ParamType):
@@ -52,6 +54,20 @@ class SpecParamType(click.ParamType):
             return self.param.parse(value)
         except ValueError as exc:
             self.fail(str(exc), option, ctx)
+
+
+class YesNo(click.types.BoolParamType):
+    """A yes/no answer; anything else is re-asked with what is allowed (Click's confirm says only
+    "invalid input")."""
+
+    name = "yes/no"
+
+    def convert(self, value, option, ctx):
+        try:
+            return super().convert(value, option, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a yes/no answer: answer y or n (yes, no, true, false, 1, 0 also work)",
+                      option, ctx)
 
 
 class KindType(click.ParamType):
@@ -376,7 +392,7 @@ def list_kinds(task, catalogs):
     for name in names:
         spec = catalog.specs[name]
         origin = "" if spec.origin == "built-in" else f"  [{spec.origin}: {spec.path}]"
-        echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin)
+        echo(_fit(f"{name:<{width}}  {spec.task:<{task_width}}  {spec.summary}") + origin, multiline=False)
 
 
 def _fit(line: str) -> str:
@@ -408,7 +424,8 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
             if param.help:  # what the parameter means, then the prompt with what is allowed
                 echo(f"{name}: {param.help}")
             if param.type == "bool":
-                values[name] = click.confirm(name, default=param.default)
+                values[name] = click.prompt(f"{name} [{'Y/n' if param.default else 'y/N'}]", type=YesNo(),
+                                            default="yes" if param.default else "no", show_default=False)
             else:
                 values[name] = click.prompt(f"{name} ({param.describe_allowed()})",
                                             default=_show_value(param, param.default), type=SpecParamType(param))
@@ -483,13 +500,38 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
     return about.About(license_id or DEFAULT_LICENSE, authors)
 
 
-def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool) -> tuple[str, Path]:
-    """Project name and output directory, re-asked until the destination can be written."""
+class ProjectName(click.ParamType):
+    """A project name, checked when given: its package names, and (one loss) its loss's names."""
+
+    name = "name"
+
+    def __init__(self, members: list | None = None):
+        self.members = members or []  # the one loss whose names derive from the project name
+
+    def convert(self, value, option, ctx):
+        from dataclasses import replace
+
+        from scaffold import library
+        from scaffold.names import Names
+
+        value = value.strip()
+        try:
+            Names.derive(value)
+            library.checked([replace(member, name=value) for member in self.members])
+        except UsageError as exc:
+            self.fail(str(exc), option, ctx)
+        return value
+
+
+def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool,
+                     members: list) -> tuple[str, Path]:
+    """Project name (checked when given) and output directory; both re-asked while the destination
+    they make cannot be written (a non-empty directory, a file in the way)."""
     from scaffold import workspace
     from scaffold.names import Names
 
     while True:
-        name = click.prompt("project name", default=default).strip()
+        name = click.prompt("project name", default=default, type=ProjectName(members))
         output_dir = click.prompt("output directory", default=str(output_dir),
                                   type=click.Path(file_okay=False, path_type=Path))
         try:
@@ -499,6 +541,7 @@ def _ask_destination(default: str, targets: list[str], output_dir: Path, force: 
             return name, output_dir
         except UsageError as exc:
             echo(f"Error: {exc}", err=True)
+            default = name
 
 
 def _remember_backend(ctx, param, value):
@@ -553,20 +596,25 @@ def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, 
     Missing values are prompted for in a terminal; with --no-input (or no terminal) the spec's
     defaults are used.
     """
+    from dataclasses import replace
+
+    # In a terminal, the questions come in this order, each answer checked when given: the kind, its
+    # parameters, the target, then where (project name, output directory) and who (license, author, e-mail).
     interactive = _interactive(no_input)
     members = _members(ctx, kinds, all_kinds, task, catalogs, given, interactive)
+    asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
+    members = [_bound(member, asks, member.spec.name, say_kind=len(members) > 1) for member in members]
     if target is None:
         target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
                   if interactive else "python")
     targets = list(TARGETS) if target == "both" else [target]
     one_kind = len(members) == 1 and not all_kinds  # its names derive from --name, as they always did
     default_name = members[0].spec.name if one_kind else LIBRARY_NAME
-    if interactive and name is None:  # asked, and the destination checked, before the parameters
-        name, output_dir = _ask_destination(default_name, targets, output_dir, force)
+    if interactive and name is None:
+        name, output_dir = _ask_destination(default_name, targets, output_dir, force, members if one_kind else [])
     name = default_name if name is None else name
-    asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
-    members = [_bound(member, asks, name if one_kind else member.spec.name, say_kind=len(members) > 1)
-               for member in members]
+    if one_kind:
+        members = [replace(members[0], name=name)]
     project_about = _about(license_id, author, email, interactive)
     _generate(ctx, members, targets, output_dir, name, force, no_format, no_test, project_about)
 
@@ -628,7 +676,7 @@ def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: st
     projects = {}
     for run in result.runs:
         projects[run.generation.target] = run.path
-        echo(f"Generated {what} ({run.generation.target}) in {run.path}")
+        echo(f"Generated {what} ({run.generation.target}) in {run.path}", multiline=False)
         _report_new(run)
     if no_test:
         echo("Tests not run (--no-test).")
@@ -653,8 +701,12 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
     reports = {}
     for target, project in projects.items():
         echo(f"Running the generated {target} tests ...")
-        reports[target] = check.run_tests(target, [project], echo=click.echo,
-                                          backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
+        try:
+            reports[target] = check.run_tests(target, [project], echo=click.echo,
+                                              backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
+        except Interrupted as exc:  # the project is in place and complete; only its tests did not finish
+            exc.note = "; ".join(_untested(path, t) for t, path in projects.items() if t not in reports)
+            raise
     echo("")
     for target, project in projects.items():
         echo(f"{project}: {reports[target].summary()}")
@@ -664,6 +716,14 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
         ctx.exit(EXIT_TESTS_NOT_RUN)
     if not all(report.ok for report in reports.values()):
         ctx.exit(EXIT_TESTS_FAILED)
+
+
+def _untested(project: Path, target: str) -> str:
+    """What an interrupt during the tests leaves: a complete project, and how to run its tests."""
+    from scaffold.targets import TARGETS_BY_NAME
+
+    return (f"{project} was written and is complete, but its tests did not finish; run them with: "
+            f"cd {shlex.quote(str(project))} && {TARGETS_BY_NAME[target].test_command}")
 
 
 def _report_new(run) -> None:
@@ -876,10 +936,10 @@ def validate(paths, quick):
     for path in files:
         _, found = checks.validate_file(path, quick)
         for problem in found:
-            echo(str(problem))
+            echo(str(problem), multiline=False)  # one line per problem, whatever the file name holds
         problems += len(found)
         if not found:
-            echo(f"{path}: ok")
+            echo(f"{path}: ok", multiline=False)
     echo(f"{len(files)} spec(s) checked{' (quick)' if quick else ''}, {problems} problem(s)")
     if problems:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
@@ -897,13 +957,13 @@ def spec_command(name, task, output_dir, force):
     from scaffold.starter import write_starter
 
     path = write_starter(name, task, output_dir, force)
-    echo(f"Wrote {path}. Edit it, then: lossgen validate {path}")
+    echo(f"Wrote {path}. Edit it, then: lossgen validate {path}", multiline=False)
 
 
 def _usage_hint(project: Path, target: str, names, members: list) -> None:
     from scaffold.targets import TARGETS_BY_NAME
 
-    echo(TARGETS_BY_NAME[target].usage(project, names, members))
+    echo(TARGETS_BY_NAME[target].usage(project, names, members), multiline=False)
 
 
 class Interrupted(BaseException):
@@ -913,6 +973,7 @@ class Interrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+        self.note = ""  # what the interrupt left, when that is more than nothing
 
 
 def _raise_on_interrupt() -> dict:
@@ -936,7 +997,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Interrupted as exc:
-        echo("Interrupted", err=True)
+        echo(f"Interrupted: {exc.note}" if exc.note else "Interrupted", err=True, multiline=False)
         return 128 + exc.signum
     finally:
         for signum, handler in previous.items():

@@ -148,10 +148,21 @@ def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = 
     axis_name, inputs = sweeps(spec, values)
     figure, (value_axes, gradient_axes) = plt.subplots(1, 2, figsize=SIZE, dpi=DPI)
     main = next((p.name for p in spec.params.values() if p.type == "float"), None)
-    for index, params in enumerate(variants(spec, values)):
-        for sweep in inputs:
-            loss, gradient = curve(spec, params, sweep)
-            what = f"{main} = {params[main]:g}" if main else "loss"
+    chosen = variants(spec, values)
+    curves = {(index, k): curve(spec, params, sweep) for index, params in enumerate(chosen)
+              for k, sweep in enumerate(inputs)}
+    for index, params in enumerate(chosen):
+        for k, sweep in enumerate(inputs):
+            # a curve the main parameter does not change (contrastive's similar pairs: margin only acts on
+            # dissimilar ones) would hide under the chosen one: drawn once, its label names every value
+            same = [other for other in range(len(chosen)) if _coincide(curves[(other, k)], curves[(0, k)])]
+            if index in same[1:]:
+                continue
+            loss, gradient = curves[(index, k)]
+            shown = same if index == 0 else [index]
+            what = (f"{main} = " + ", ".join(f"{chosen[i][main]:g}" for i in shown)) if main else "loss"
+            if main and len(shown) > 1:
+                what += " (the same curve)"
             label = ", ".join(part for part in (what, sweep.label) if part)
             style = {"linewidth": 2.0 if index == 0 else 1.0, "alpha": 1.0 if index == 0 else 0.7}
             line, = value_axes.plot(sweep.x, loss, label=label, **style)
@@ -166,13 +177,23 @@ def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = 
     for axes in (value_axes, gradient_axes):
         axes.grid(True, alpha=0.3)
         _clip_view(axes)
-    value_axes.legend(fontsize=7)
+    # the legend goes below both plots, never over a curve
+    handles, labels = value_axes.get_legend_handles_labels()
+    columns = min(len(labels), 3)
+    rows = math.ceil(len(labels) / columns)
+    figure.legend(handles, labels, loc="lower center", ncol=columns, fontsize=7, frameon=False)
+    legend_height = (0.06 + 0.14 * rows) / SIZE[1]  # inches of 7-point lines, as a fraction of the height
     with warnings.catch_warnings():  # a title in a script DejaVu lacks draws boxes, not warnings
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure.tight_layout()
+        figure.tight_layout(rect=(0, legend_height, 1, 1))
         figure.savefig(path, dpi=DPI, metadata={"Software": None})
     plt.close(figure)
     return path
+
+
+def _coincide(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Two (loss, gradient) curves that draw as one line."""
+    return all(np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True) for x, y in zip(a, b))
 
 
 def _clip_view(axes) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import keyword
 import math
 import re
@@ -55,6 +56,7 @@ MAX_SPEC_BYTES = 256 * 1024  # generous for hand-written specs; keeps hostile on
 MAX_EXAMPLE_SAMPLES = 1000  # hand-computed [[examples]] rows; more is not hand-computed
 MAX_EXAMPLE_RANK = 4  # (batch, ...) with at most three more axes
 MAX_EXAMPLE_VALUES = 10_000  # numbers in one example's y_true or y_pred
+TOO_LONG_INTEGER = "holds an integer of more than 15 digits; write large numbers as floats (1e20)"
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,25 @@ def _to_float(value: int | float, name: str) -> float:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT_LITERAL:
+        return f"an integer of {len(format(abs(value), 'x'))} hex digits"  # repr() of a huge int raises
+    if isinstance(value, list) and any(isinstance(v, int) and abs(v) > MAX_INT_LITERAL for v in value):
+        return "a list holding an integer of more than 15 digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0].split(";")[0][:120]
+
+
+def _long_number_position(text: str) -> tuple[int | None, int | None]:
+    """Where the first run of over 4300 digits sits in the TOML text (the number TOML could not read)."""
+    match = re.search(r"[0-9_]{4300,}", text)
+    if not match:
+        return None, None
+    line = text.count("\n", 0, match.start()) + 1
+    return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
 
 
 @dataclass(frozen=True)
@@ -298,6 +317,12 @@ class _Locator:
             match = pattern.match(self.lines[i])
             if match:
                 return i + 1, len(match.group(1)) + 1
+        if header is None:  # a table rather than a key: `[param.alpha]`, `[[example]]`
+            table = re.compile(r"^(\s*)\[\[?\s*(" + re.escape(key) + r"|\"" + re.escape(key) + r"\")\s*[.\]]")
+            for i, line in enumerate(self.lines):
+                match = table.match(line)
+                if match:
+                    return i + 1, len(match.group(1)) + 1
         return (start or None), None
 
     def formula_start(self) -> tuple[int, int]:
@@ -347,6 +372,9 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
         raise SpecError(f"TOML syntax error: {exc}", where) from None
     except RecursionError:
         raise SpecError("TOML nests arrays or tables too deeply to read", where) from None
+    except ValueError as exc:  # a decimal integer beyond Python's int string limit (4300 digits)
+        raise SpecError(f"TOML holds a number lossgen cannot read ({_first_line(exc)}); "
+                        "integers in a spec have at most 15 digits", where, *_long_number_position(text)) from None
     locate = _Locator(text)
 
     def fail(message: str, key: str, header: str | None = None, index: int = 0) -> SpecError:
@@ -355,7 +383,9 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
 
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise fail(f"unknown key `{unknown[0]}` (allowed: {', '.join(sorted(TOP_KEYS))})", unknown[0])
+        close = difflib.get_close_matches(unknown[0], TOP_KEYS, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        raise fail(f"unknown key `{unknown[0]}` ({hint}allowed: {', '.join(sorted(TOP_KEYS))})", unknown[0])
 
     def text_field(key: str, required: bool = True) -> str:
         value = data.get(key, "")
@@ -540,11 +570,16 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
             continue
         try:
             literal = ast.literal_eval(value)  # literals only: numbers, strings, bools, tuples of them
-        except ValueError:
+        except (ValueError, TypeError, MemoryError, RecursionError):  # TypeError: {[1]: 2}, an unhashable key
             raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant") from None
         if not isinstance(literal, (int, float, str, bool, tuple)) or (
                 isinstance(literal, tuple) and not all(type(v) is int for v in literal)):
             raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant")
+        numbers = literal if isinstance(literal, tuple) else (literal,)
+        if any(type(v) is int and abs(v) > MAX_INT_LITERAL for v in numbers):
+            raise fail(f"reference argument `{kw.arg}` {TOO_LONG_INTEGER}")
+        if any(type(v) is float and not math.isfinite(v) for v in numbers):
+            raise fail(f"reference argument `{kw.arg}` must be a finite number")
         kwargs.append((kw.arg, "value", literal))
     return Reference(node.func.attr, tuple(kwargs), text.strip())
 
@@ -583,6 +618,8 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
                 raise bad(f"`{key}` must be a non-empty (nested) list of numbers, one row per sample", key)
         if not isinstance(loss, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in loss):
             raise bad("`loss` must be a list of numbers, one per sample", "loss")
+        if any(isinstance(v, int) and abs(v) > MAX_INT_LITERAL for v in loss):
+            raise bad(f"`loss` {TOO_LONG_INTEGER}", "loss")
         if len(loss) != len(y_pred) or len(y_true) != len(y_pred):
             raise bad(f"y_true, y_pred and loss need one entry per sample ({len(y_true)}, {len(y_pred)}, {len(loss)})", "loss")
         examples.append(Example(bound, y_true, y_pred, [float(v) for v in loss], line))
@@ -619,6 +656,8 @@ def _shape(value: Any) -> tuple[tuple[int, ...], int, str | None]:
         if not any(lists):
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in level):
                 return (), 0, "must be a non-empty (nested) list of numbers, one row per sample"
+            if any(isinstance(v, int) and abs(v) > MAX_INT_LITERAL for v in level):
+                return (), 0, TOO_LONG_INTEGER
             return tuple(shape), count or len(level), None
         if not all(lists):
             return (), 0, "mixes numbers and lists: every row needs the same length"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scaffold.emit import numpy as numpy_emit
@@ -71,10 +72,22 @@ def _title(name: str) -> str:
 
 
 def write_starter(name: str, task: str, output_dir: Path, force: bool) -> Path:
+    from scaffold.workspace import os_errors
+
     path = Path(output_dir) / f"{name}.toml"
     text = starter_text(name, task)
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists (use --force to overwrite it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        with os_errors("cannot write", path):
+            broken = next((d for d in (path.parent, *path.parent.parents)
+                           if os.path.islink(d) and not os.path.exists(d)), None)
+            if broken is not None:
+                raise UsageError(f"cannot write {path}: {broken} is a symbolic link to a missing path (or a loop)")
+            if path.exists() and not force:
+                raise UsageError(f"{path} already exists (use --force to overwrite it)")
+            if os.path.lexists(path) and not path.is_file():
+                raise UsageError(f"{path} exists and is not a file")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    except RuntimeError as exc:  # pathlib's "Symlink loop from ..."
+        raise UsageError(f"cannot write {path}: {exc}") from None
     return path

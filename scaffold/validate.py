@@ -27,7 +27,8 @@ from scaffold.errors import SpecError, UsageError
 from scaffold.paths import builtin_losses_dir
 from scaffold.spec import Example, LossSpec, load_spec
 
-RTOL, ATOL = 1e-6, 1e-9
+RTOL, ATOL = 1e-6, 1e-9  # as the generated tests compare the examples (docs/spec-format.md)
+TOLERANCE = "1e-6 or absolute 1e-9"
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def _mismatch(expected: np.ndarray, got: np.ndarray) -> str | None:
     if got.shape != expected.shape:
         return f"got shape {got.shape}, expected {expected.shape} (one value per sample)"
     if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
-        return f"expected {expected.tolist()}, got {np.round(got, 10).tolist()}"
+        computed = [float(f"{v:.12g}") for v in got.ravel()]
+        return (f"expected {expected.tolist()}, got {computed} (an example must hold to a relative "
+                f"{TOLERANCE}: write its values with at least 7 significant digits)")
     return None
 
 

@@ -75,7 +75,10 @@ def check_destination(output_dir: Path, dirname: str, allow_non_empty: bool) -> 
     """The project directory; refused if it holds anything unless allowed, and never a file or a link
     to nowhere (lossgen would have to delete it)."""
     with os_errors("cannot use", output_dir):
-        destination = Path(output_dir).resolve() / dirname
+        try:
+            destination = Path(output_dir).resolve() / dirname
+        except RuntimeError:  # pathlib (Python < 3.13): "Symlink loop from ..."
+            raise UsageError(f"cannot use {output_dir}: a symbolic link loop") from None
         if os.path.islink(destination) and not destination.exists():
             raise UsageError(f"{destination} is a symbolic link to a missing path; remove it or choose another -o")
         if os.path.lexists(destination) and not destination.is_dir():
@@ -90,7 +93,10 @@ def make_output_dir(output_dir: Path) -> Path:
     if os.path.lexists(output_dir) and not output_dir.is_dir():
         raise UsageError(f"cannot create the output directory {output_dir}: it exists and is not a directory")
     with os_errors("cannot create the output directory", output_dir):
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except RuntimeError:  # pathlib: "Symlink loop from ..."
+            raise UsageError(f"cannot create the output directory {output_dir}: a symbolic link loop") from None
     return output_dir
 
 

@@ -14,7 +14,7 @@ from scaffold.cli import cli
 
 def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    answers = "hubr\nhuber\n\n\n\nabc\n-2\n3\nmit\nAda Lovelace\nnot-an-email\nada@example.org\n"
+    answers = "hubr\nhuber\nabc\n-2\n3\n\n\n\nmit\nAda Lovelace\nnot-an-email\nada@example.org\n"
     result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
     assert result.exit_code == 0, result.output
     assert "unknown kind 'hubr' (did you mean 'huber'?" in result.output
@@ -58,7 +58,7 @@ def test_nothing_is_written_outside_the_output_directory(tmp_path, monkeypatch):
     assert [p.name for p in out.iterdir()] == ["mse-loss"]
 
 
-def test_kinds_are_numbered_by_task_and_the_destination_is_checked_before_the_parameters(tmp_path, monkeypatch):
+def test_kinds_are_numbered_by_task_and_a_taken_destination_is_reported_after_the_directory(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
     (tmp_path / "huber-loss").mkdir()
     (tmp_path / "huber-loss" / "mine.txt").write_text("taken")
@@ -66,15 +66,16 @@ def test_kinds_are_numbered_by_task_and_the_destination_is_checked_before_the_pa
 
     regression = load_catalog().names("regression")
     number = regression.index("huber") + 1  # regression is the first group
-    answers = f"999\n{number}\nPython\n\n\nmy-huber\n\n2\n\nAda\n\n"
+    answers = f"999\n{number}\n2\nPython\n\n\nmy-huber\n\n\nAda\n\n"
     result = CliRunner().invoke(cli, ["new", "--no-test", "-o", str(tmp_path)], input=answers)
     assert result.exit_code == 0, result.output
     menu = result.output.split("kind of loss")[0]
     assert menu.startswith("regression:\n") and f"{number:>2}. huber" in menu and "\nbinary:\n" in menu
     assert "999 is not a number from the list" in result.output
-    # the taken directory is reported right after the name, before any parameter is asked
+    # the kind's parameters come first (issue 21); the taken directory is reported as soon as the output
+    # directory is answered, and the name is asked again
     taken = result.output.index("huber-loss already exists")
-    assert taken < result.output.index("delta: Error size where the loss turns")
+    assert result.output.index("delta: Error size where the loss turns") < taken < result.output.index("license")
     assert (tmp_path / "my-huber-loss" / "my_huber_loss" / "my_huber.py").is_file()
     assert (tmp_path / "huber-loss" / "mine.txt").read_text() == "taken"
 

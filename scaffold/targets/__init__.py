@@ -38,6 +38,7 @@ class Target:
     package_context: Callable[[list[dict[str, Any]]], dict[str, Any]]
     usage: Callable[[Path, Names, list[Member]], str]
     tests: Callable[..., list]  # (projects, echo, backend) -> a TestReport per project
+    test_command: str  # how a user runs a project's tests, from its directory
 
     @property
     def template_dir(self) -> Path:
@@ -80,9 +81,9 @@ def _more(members: list[Member]) -> str:
 
 
 PYTHON = Target("python", "{{cookiecutter.project_slug}}", lambda names: names.slug, _nothing, _nothing, _nothing,
-                _python_usage, _pytest)
+                _python_usage, _pytest, "python -m pytest")
 R = Target("r", "{{cookiecutter.r_package}}", lambda names: names.r_package, r.project_context, r.context,
-           r.package_context, _r_usage, _testthat)
+           r.package_context, _r_usage, _testthat, "Rscript -e 'testthat::test_local()'")
 TARGETS_BY_NAME = {target.name: target for target in (PYTHON, R)}
 
 LOSS_NAME_KEYS = ("module", "class_name", "function_name", "r_function", "kind", "task")

@@ -9,21 +9,18 @@ Prints the training loss per epoch; it should fall. --plot needs matplotlib.
 Losses: {{ losses | map(attribute="module") | join(", ") }}.
 """
 
+# Keras (and its backend) is imported only when a model is built, so --help answers at once.
 import argparse
+import importlib
 
-import keras
 import numpy as np
-{%- if "metric" in tasks %}
-from keras import ops
-{%- endif %}
 
-from {{ cookiecutter.package }} import {{ losses | map(attribute="class_name") | sort(case_sensitive=True) | join(", ") }}
-
-# Each loss with the parameters the package was generated with, its task, and the model head it trains.
+# Each loss (its class in {{ cookiecutter.package }}) with the parameters the package was generated with,
+# its task, and the model head it trains.
 LOSSES = {
 {%- for loss in losses %}
     "{{ loss.module }}": {
-        "loss": {{ loss.class_name }},
+        "loss": "{{ loss.class_name }}",
         "params": {{ loss.params_python }},
         "task": "{{ loss.task }}",
         "outputs": {{ loss.width }},
@@ -70,23 +67,34 @@ def make_data(task, outputs, samples=512, seed=0):
 {%- endif %}
 {% if "metric" in tasks %}
 
-class PairDistance(keras.layers.Layer):
-    """Euclidean distance between the embeddings of the two halves of each input row."""
+def pair_distance(units=8):
+    """A layer: the Euclidean distance between the embeddings of the two halves of each input row."""
+    import keras
+    from keras import ops
 
-    def __init__(self, units=8, **kwargs):
-        super().__init__(**kwargs)
-        self.embed = keras.layers.Dense(units)
+    class PairDistance(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.embed = keras.layers.Dense(units)
 
-    def call(self, pairs):
-        left, right = ops.split(pairs, 2, axis=-1)
-        difference = self.embed(left) - self.embed(right)
-        return ops.sqrt(ops.sum(ops.square(difference), axis=-1, keepdims=True) + 1e-9)
+        def call(self, pairs):
+            left, right = ops.split(pairs, 2, axis=-1)
+            difference = self.embed(left) - self.embed(right)
+            return ops.sqrt(ops.sum(ops.square(difference), axis=-1, keepdims=True) + 1e-9)
+
+    return PairDistance(units)
 {% endif %}
 
+def loss_class(loss):
+    """The named loss's class; importing the package registers its losses with Keras."""
+    return getattr(importlib.import_module("{{ cookiecutter.package }}"), LOSSES[loss]["loss"])
+
+
 def build_model(task, outputs, activation):
-{%- if "metric" in tasks %}
+    import keras
+{% if "metric" in tasks %}
     if task == "metric":
-        return keras.Sequential([keras.Input((2 * FEATURES,)), PairDistance()])
+        return keras.Sequential([keras.Input((2 * FEATURES,)), pair_distance()])
 {%- endif %}
     return keras.Sequential(
         [
@@ -99,11 +107,13 @@ def build_model(task, outputs, activation):
 
 def train(loss="{{ losses[0].module }}", epochs=10, seed=0, verbose=0):
     """Fit the model with the named loss and return the training loss of each epoch."""
+    import keras
+
     entry = LOSSES[loss]
     keras.utils.set_random_seed(seed)
     x, y = make_data(entry["task"], entry["outputs"], seed=seed)
     model = build_model(entry["task"], entry["outputs"], entry["activation"])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss=entry["loss"](**entry["params"]))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss=loss_class(loss)(**entry["params"]))
     history = model.fit(x, y, epochs=epochs, batch_size=64, verbose=verbose)
     return history.history["loss"]
 
@@ -140,7 +150,7 @@ def main(argv=None):
     for epoch, value in enumerate(losses, start=1):
         print(f"epoch {epoch:3d}  loss {value:.6f}")
     if args.plot:
-        plot(losses, args.plot, LOSSES[args.loss]["loss"].__name__, plt)
+        plot(losses, args.plot, LOSSES[args.loss]["loss"], plt)
 
 
 if __name__ == "__main__":
