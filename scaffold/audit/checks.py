@@ -209,6 +209,10 @@ def check_label_rank(ctx: Context) -> Result:
     if got.shape != reference.shape:
         return failed("label_rank", f"y_true of shape ({batch},) with y_pred {y_pred.shape} gives shape {got.shape}; "
                                     f"({batch}, 1) labels give {reference.shape}: align y_true's rank to y_pred's")
+    if got.ndim == 0 and not close(got, reference, 1e-5, 1e-7):
+        return failed("label_rank", f"y_true of shape ({batch},) gives {fmt(float(got))}, ({batch}, 1) gives "
+                                    f"{fmt(float(reference))} with y_pred {y_pred.shape}: y_true broadcasts to "
+                                    f"({batch}, {batch}) inside the loss; align y_true's rank to y_pred's")
     if not close(got, reference, 1e-5, 1e-7):
         index, size = worst(got, reference)
         return failed("label_rank", f"y_true of shape ({batch},) and ({batch}, 1) give different values (by {fmt(size)} "
@@ -361,7 +365,7 @@ def check_save_reload(ctx: Context) -> Result:
         answer = child(ctx, ["reload", str(path), str(data)])
     if "error" in answer:
         hint = ""
-        if "locate" in answer["error"] or "register" in answer["error"].lower():
+        if "locate" in answer["error"] and "register_keras_serializable" not in answer["error"]:
             hint = " (decorate the loss with @keras.saving.register_keras_serializable())"
         return failed("save_reload", f"a fresh process cannot load the saved model: {answer['error']}{hint}")
     got = float(answer["loss"])

@@ -14,14 +14,6 @@ import os
 import sys
 
 
-def _short(message: str, limit: int = 300) -> str:
-    message = " ".join(message.split())
-    for cut in (" Full object config", " If they are,"):
-        if cut in message:
-            message = message[:message.index(cut)]
-    return message if len(message) <= limit else message[:limit - 1] + "…"
-
-
 def reload(spec: dict, model_path: str, data_path: str) -> dict:
     import keras
     import numpy as np
@@ -92,7 +84,7 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # noqa: BLE001 - whatever the user's code raises is the answer
         from scaffold.audit.target import last_line
 
-        answer = {"error": _short(last_line(exc))}
+        answer = {"error": last_line(exc)}
     sys.stdout.write("\n" + json.dumps(answer) + "\n")
     sys.stdout.flush()
     return 0

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from scaffold.audit.checks import Context, Result, close, f64, failed, fmt, passed, skipped, worst
-from scaffold.audit.target import last_line
+from scaffold.audit.target import last_line, shallow_copy
 
 KERAS_OWN = {"self", "name", "reduction", "dtype"}
 _MISSING = object()
@@ -40,10 +40,14 @@ def _candidates(default: Any) -> list[Any]:
     return [v for v in (2.5 * default, 0.5 * default, default + 1.5, 0.3, 2.5) if v != default]
 
 
-def varied_params(cls) -> dict[str, Any]:
-    """Non-default values the constructor accepts, found one parameter at a time."""
-    chosen: dict[str, Any] = {}
-    for name, default in _defaults(cls).items():
+def varied_params(cls, given: dict[str, Any]) -> dict[str, Any]:
+    """The given values, and for every other simple parameter (or one given at its default) a
+    non-default value the constructor accepts, found one parameter at a time."""
+    defaults = _defaults(cls)
+    chosen: dict[str, Any] = {k: v for k, v in given.items() if k not in defaults or not _same(v, defaults[k])}
+    for name, default in defaults.items():
+        if name in chosen:
+            continue
         for value in _candidates(default):
             try:
                 cls(**chosen, **{name: value})
@@ -78,7 +82,7 @@ def run(ctx: Context) -> Result:
     if subject.kind == "function":
         return skipped("config", "a plain function has no get_config (save_reload checks that it reloads)")
     cls = subject.obj if subject.kind == "class" else type(subject.built)
-    values = dict(subject.params) or varied_params(cls)
+    values = varied_params(cls, dict(subject.params))
     try:
         original = cls(**values) if (values or subject.kind == "class") else subject.built
     except Exception as exc:  # noqa: BLE001
@@ -114,13 +118,11 @@ def run(ctx: Context) -> Result:
     if not values:
         return passed("config", "from_config(get_config()) gives the same values (no float, int or bool "
                                 "constructor parameter to vary)")
-    return passed("config", f"{_show(values)} survive get_config/from_config, same values")
+    return passed("config", f"{_show(values)} round-trip through get_config/from_config (JSON), same values")
 
 
 def _unreduced(loss):
-    import copy
-
-    loss = copy.copy(loss)
+    loss = shallow_copy(loss)
     loss.reduction = None
     return loss
 

@@ -6,7 +6,6 @@ wrong while importing becomes a UsageError carrying the error's last line, never
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib
 import importlib.util
@@ -87,9 +86,22 @@ def import_module(ref: TargetRef):
         raise UsageError(f"target {ref.text!r} does not import: {last_line(exc)}") from None
 
 
-def last_line(exc: BaseException) -> str:
+def last_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line: `Type: message`, Keras' config dumps and advice cut."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
-    return text[-1] if text else type(exc).__name__
+    line = " ".join((text[-1] if text else type(exc).__name__).split())
+    for cut in (" Full object config", " If they are already decorated", " If they are,"):
+        if cut in line:
+            line = line[:line.index(cut)]
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def shallow_copy(loss: Any) -> Any:
+    """A copy of a Loss sharing its attributes. (copy.copy goes through Keras' __reduce__, which
+    serializes and deserializes: that fails for an unregistered class, and hides config bugs.)"""
+    new = object.__new__(type(loss))
+    new.__dict__.update(vars(loss))
+    return new
 
 
 @dataclass
@@ -121,7 +133,7 @@ class Subject:
     def loss_object(self, reduction: str | None = "sum_over_batch_size"):
         if self.kind == "function":
             return _wrapper()(self.obj, reduction=reduction, **self.params)
-        loss = copy.copy(self.built)
+        loss = shallow_copy(self.built)
         loss.reduction = reduction
         return loss
 
