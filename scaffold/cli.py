@@ -893,11 +893,10 @@ def audit(ctx, target, task, params, backend, against, only, skip, batch_coupled
     if ctx.args and against is None:
         raise UsageError(f"unexpected argument(s) {' '.join(ctx.args)} (options after --against are its parameters)")
     against_spec = resolve(against, list(ctx.args), tuple(catalogs)) if against else None
-    split = lambda text: [i.strip() for i in text.split(",") if i.strip()] if text else None  # noqa: E731
-    from scaffold.audit import run
+    from scaffold.audit import ids, run
 
-    report = run(target, task, parse_params(params), backend=backend, against=against_spec, only=split(only),
-                 skip=split(skip), batch_coupled=batch_coupled, from_logits=from_logits or None,
+    report = run(target, task, parse_params(params), backend=backend, against=against_spec, only=ids(only),
+                 skip=ids(skip), batch_coupled=batch_coupled, from_logits=from_logits or None,
                  on_start=lambda r: echo(r.header()),
                  on_result=lambda result: echo(reports.line(result)))
     echo(report.summary())

@@ -177,7 +177,7 @@ def test_tutorial_snippets():
 def cli(*args: str, cwd: Path = ROOT, pythonpath: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), pythonpath]))}
     return subprocess.run([sys.executable, "-m", "scaffold.cli", "audit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.e2e
@@ -195,8 +195,8 @@ def test_cli_exit_codes_and_reports(tmp_path):
     broken = cli(f"{DATA / 'broken.py'}:loss", "--task", "regression")
     assert broken.returncode == 2
     assert broken.stderr.strip().splitlines() == [
-        f"Error: target '{DATA / 'broken.py'}:loss' does not import: ModuleNotFoundError: No module named "
-        "'no_such_module_for_lossgen_audit'"]
+        (f"Error: target '{DATA / 'broken.py'}:loss' does not import: ModuleNotFoundError: No module named "
+         "'no_such_module_for_lossgen_audit'")]
     assert "Traceback" not in broken.stderr
 
 

@@ -25,6 +25,11 @@ CHECK_IDS = (
 )
 
 
+def ids(text: str | None) -> list[str] | None:
+    """--only / --skip: comma-separated check ids (checked by the runner)."""
+    return [i.strip() for i in text.split(",") if i.strip()] if text else None
+
+
 def run(*args, **kwargs):
     """See scaffold.audit.runner.run (imported here lazily: it imports Keras)."""
     from scaffold.audit.runner import run as _run

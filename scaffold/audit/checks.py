@@ -21,10 +21,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -289,7 +290,7 @@ def _half_precision(ctx: Context, check_id: str) -> Result:
     for case in cases:
         y_true = _tensor(case.y_true, dtype)
         try:
-            values, gradient = ctx.backend.values_and_gradient(lambda p: ctx.subject.raw(y_true, p),
+            values, gradient = ctx.backend.values_and_gradient(lambda p, y_true=y_true: ctx.subject.raw(y_true, p),
                                                                _tensor(case.y_pred, dtype))
         except Exception as exc:  # noqa: BLE001
             return failed(check_id, f"{case.name} inputs in {dtype} raise: {last_line(exc)}")
@@ -389,7 +390,7 @@ def check_jit(ctx: Context) -> Result:
         model.fit(inputs, case.y_true, epochs=1, batch_size=8, verbose=0, shuffle=False)
         weights.append(np.concatenate([np.ravel(w) for w in model.get_weights()]))
     if not close(weights[1], weights[0], 1e-4, 1e-6):
-        index, size = worst(weights[1], weights[0])
+        size = worst(weights[1], weights[0])[1]
         return failed("jit", f"after 2 SGD steps the jit_compile=True weights differ from eager ones by {fmt(size)}")
     return passed("jit", f"2 SGD steps: jit_compile=True and eager weights agree ({weights[0].size} weights)")
 
@@ -419,7 +420,7 @@ def check_backends(ctx: Context) -> Result:
                 return failed("backends", f"on {backend}: {answer['error']}")
             theirs = np.asarray(answer["values"], dtype=np.float64)
             if not close(theirs, mine, 1e-4, 1e-6):
-                index, size = worst(theirs, mine) if theirs.shape == mine.shape else ((), math.inf)
+                size = worst(theirs, mine)[1] if theirs.shape == mine.shape else math.inf
                 return failed("backends", f"{backend} gives {theirs.shape} values differing from {ctx.backend_name}'s "
                                           f"by {fmt(size)}")
             compared.append(backend)
@@ -474,7 +475,7 @@ def child(ctx: Context, args: list[str], backend: str | None = None, timeout: fl
     command = [sys.executable, "-m", "scaffold.audit.child", json.dumps(spec), *args]
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         return {"error": f"the fresh process took more than {timeout:g} s"}
     for line in reversed(done.stdout.splitlines()):

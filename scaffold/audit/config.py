@@ -10,7 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from scaffold.audit.checks import Context, Result, close, f64, failed, fmt, passed, skipped, worst
+from scaffold.audit.checks import (
+    Context,
+    Result,
+    close,
+    f64,
+    failed,
+    fmt,
+    passed,
+    skipped,
+    worst,
+)
 from scaffold.audit.target import last_line, shallow_copy
 
 KERAS_OWN = {"self", "name", "reduction", "dtype"}
@@ -51,7 +61,7 @@ def varied_params(cls, given: dict[str, Any]) -> dict[str, Any]:
         for value in _candidates(default):
             try:
                 cls(**chosen, **{name: value})
-            except Exception:  # noqa: BLE001 - the user's validation
+            except Exception:  # noqa: BLE001, S112 - the user's validation refuses it: try the next value
                 continue
             chosen[name] = value
             break

@@ -54,7 +54,7 @@ def option_args(args: list[str]) -> dict[str, str | bool]:
             found[name] = args[i + 1]
             i += 2
         else:
-            found[name[3:] if name.startswith("no_") else name] = not name.startswith("no_")
+            found[name.removeprefix("no_")] = not name.startswith("no_")
             i += 1
     return found
 

@@ -7,8 +7,9 @@ import importlib.util
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaffold.audit import CHECK_IDS
 from scaffold.audit.report import Report

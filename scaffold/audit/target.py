@@ -82,7 +82,7 @@ def import_module(ref: TargetRef):
             except ValueError:
                 pass
         return module
-    except (Exception, SystemExit) as exc:  # the user's code: anything can happen in it
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: anything can happen in it
         raise UsageError(f"target {ref.text!r} does not import: {last_line(exc)}") from None
 
 
