@@ -67,6 +67,18 @@ def test_check_selection():
         select(["per-sample"], None)
 
 
+@pytest.mark.parametrize("task", ["regression", "positive_regression", "binary", "categorical", "sparse_categorical",
+                                  "multi_output", "metric"])
+def test_inputs_of_every_task(task):
+    from scaffold.audit.checks import Context
+
+    for logits in (False, True) if task in ("binary", "categorical", "sparse_categorical") else (False,):
+        ctx = Context(None, task, "tensorflow", None, from_logits=logits)
+        case = ctx.sample()
+        assert len(case.y_pred) == 8 and len(case.y_true) == 8
+        assert ctx.extremes()
+
+
 def test_report_files(tmp_path):
     report = Report("m:f", "regression", "tensorflow", "function", [
         Result("per_sample", "fail", "returns shape () for a batch of 8; expected (8,)", 0.1),

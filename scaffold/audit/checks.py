@@ -64,12 +64,16 @@ class Context:
     def domain(self):
         return _Domain(self.task)
 
+    @property
+    def domain_params(self) -> dict:
+        # what domains reads of a loss's parameters (an empty _Domain declares none: only from_logits)
+        return {"from_logits": True} if self.from_logits else {}
+
     def sample(self, seed: int = SEED, batch: int = BATCH) -> domains.Case:
-        params = {"from_logits": self.from_logits}
-        return domains.sample(self.domain, params, np.random.default_rng(seed), batch=batch)
+        return domains.sample(self.domain, self.domain_params, np.random.default_rng(seed), batch=batch)
 
     def extremes(self) -> list[domains.Case]:
-        return domains.extremes(self.domain, {"from_logits": self.from_logits})
+        return domains.extremes(self.domain, self.domain_params)
 
     @property
     def head(self) -> str:

@@ -52,7 +52,7 @@ def distributed(spec: dict) -> dict:
     from scaffold.audit.target import load, parse
 
     subject = load(parse(spec["target"]), spec["params"])
-    case = domains.sample(_Domain(spec["task"]), {"from_logits": spec["from_logits"]}, np.random.default_rng(5),
+    case = domains.sample(_Domain(spec["task"]), {"from_logits": True} if spec["from_logits"] else {}, np.random.default_rng(5),
                           batch=16)
     inputs = np.random.default_rng(6).normal(size=(16, 4)).astype("float32")
     head = "linear" if spec["from_logits"] else HEADS[spec["task"]]
