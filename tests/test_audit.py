@@ -222,12 +222,16 @@ def test_cli_bad_usage_before_keras():
 
 @pytest.mark.e2e
 def test_generated_project_passes_every_check(tmp_path):
-    """A built-in kind, imported from a project lossgen generated, passes the whole audit on TensorFlow."""
+    """Built-in kinds, imported from a package lossgen generated, pass the audit on TensorFlow."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "scaffold.cli", "new", "--kind", "huber", "--delta", "2", "--no-test",
-                    "--no-input", "--no-format", "-o", str(tmp_path)], env=env, check=True, capture_output=True)
-    project = tmp_path / "huber-loss"
-    done = cli("huber_loss:HuberLoss", "--task", "regression", "--param", "delta=2", "--against", "huber",
+    subprocess.run([sys.executable, "-m", "scaffold.cli", "new", "--kind", "huber", "--delta", "2", "--kind",
+                    "sparse_focal", "--name", "gen", "--no-test", "--no-input", "--no-format", "-o", str(tmp_path)],
+                   env=env, check=True, capture_output=True)
+    project = tmp_path / "gen-loss"
+    done = cli("gen_loss.huber:HuberLoss", "--task", "regression", "--param", "delta=2", "--against", "huber",
                "--delta", "2", "--skip", "backends", cwd=tmp_path, pythonpath=str(project))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 failed" in done.stdout.splitlines()[-1]
+    done = cli("gen_loss.sparse_focal:SparseFocalLoss", "--task", "sparse_categorical", "--against", "sparse_focal",
+               "--only", ",".join([*FAST, "reference"]), cwd=tmp_path, pythonpath=str(project))
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -202,7 +202,7 @@ def check_label_rank(ctx: Context) -> Result:
     case = ctx.sample()
     batch = len(case.y_pred)
     y_pred = case.y_pred if ctx.task == "sparse_categorical" else case.y_pred[:, :1]
-    column = case.y_true[:, :1]
+    column = case.y_true.reshape(batch, -1)[:, :1]  # sparse labels come as (batch,)
     flat = column[:, 0]
     loss = ctx.subject.loss_object(None)
     reference = f64(ctx, loss(column, y_pred))
