@@ -960,6 +960,54 @@ def spec_command(name, task, output_dir, force):
     echo(f"Wrote {path}. Edit it, then: lossgen validate {path}", multiline=False)
 
 
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("target")
+@click.option("--task", type=click.Choice(list(TASKS)), required=True, help="The input contract the loss is for.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the loss (its class's constructor, or the function's keyword); repeatable.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="tensorflow", show_default=True)
+@click.option("--against", metavar="KIND|keras.losses.NAME", default=None,
+              help="Compare values with a built-in kind (its parameters as options: --delta 2) or a Keras loss.")
+@click.option("--only", metavar="ID,...", default=None, help="Run only these checks.")
+@click.option("--skip", metavar="ID,...", default=None, help="Do not run these checks.")
+@click.option("--batch-coupled", is_flag=True, help="The loss uses the whole batch on purpose: skip batch_independent.")
+@click.option("--from-logits", is_flag=True, default=None,
+              help="y_pred are logits (binary, categorical tasks); default: the loss's own from_logits, if any.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the report as JSON.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the report as JUnit XML (for CI).")
+@catalog_option
+@click.pass_context
+@_catch
+def audit(ctx, target, task, params, backend, against, only, skip, batch_coupled, from_logits, json_path, junit_path,
+          catalogs):
+    """Run lossgen's test battery on an existing loss: TARGET is package.module:name or file.py:name,
+    a loss function, a keras.losses.Loss subclass (built with --param values) or an instance.
+
+    One line per check (see docs/audit.md). Exit code 0 if no check fails, 1 if one does, 2 for bad usage.
+    """
+    from scaffold.audit import report as reports
+    from scaffold.audit.reference import parse_params, resolve
+
+    if ctx.args and against is None:
+        raise UsageError(f"unexpected argument(s) {' '.join(ctx.args)} (options after --against are its parameters)")
+    against_spec = resolve(against, list(ctx.args), tuple(catalogs)) if against else None
+    from scaffold.audit import ids, run
+
+    report = run(target, task, parse_params(params), backend=backend, against=against_spec, only=ids(only),
+                 skip=ids(skip), batch_coupled=batch_coupled, from_logits=from_logits or None,
+                 on_start=lambda r: echo(r.header()),
+                 on_result=lambda result: echo(reports.line(result)))
+    echo(report.summary())
+    if json_path is not None:
+        report.write_json(json_path)
+    if junit_path is not None:
+        report.write_junit(junit_path)
+    if report.exit_code:
+        raise click.exceptions.Exit(report.exit_code)
+
+
 def _usage_hint(project: Path, target: str, names, members: list) -> None:
     from scaffold.targets import TARGETS_BY_NAME
 
