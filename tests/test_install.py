@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import cli as cli_module
 from scaffold import install, render
 from scaffold.errors import UsageError
+from tests.helpers import run
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
 PAYLOAD = "{{ cycler.__init__.__globals__.os.system('touch $PWNED') }}"
@@ -43,10 +43,6 @@ def _tmpdir(tmp_path: Path) -> Path:
     path = tmp_path / "tmp"
     path.mkdir(exist_ok=True)
     return path
-
-
-def run(*args: str) -> int:
-    return cli_module.main(list(args))
 
 
 def new(output_dir: Path | str, *extra: str) -> int:
