@@ -66,11 +66,24 @@ def main() -> None:
             library = members(kinds)
             seconds, _ = timed(lambda: generate(library, target, tmp / "library", "library"))
             print(f"{target}: generation of the library, in-process: {seconds:.2f} s")
-            command = [sys.executable, "-m", "scaffold.cli", "new", "--all", "--target", target, "--no-test",
-                       "--no-input", "--name", "cli", "-o", str(tmp)]
+            command = [
+                sys.executable,
+                "-m",
+                "scaffold.cli",
+                "new",
+                "--all",
+                "--target",
+                target,
+                "--no-test",
+                "--no-input",
+                "--name",
+                "cli",
+                "-o",
+                str(tmp),
+            ]
             if args.kinds:
                 command = [c for c in command if c != "--all"] + [a for k in kinds for a in ("--kind", k)]
-            seconds, _ = timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
+            seconds, _ = timed(lambda command=command: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
             print(f"{target}: `lossgen new --all --no-test` (wall, Python start-up included): {seconds:.2f} s")
             if args.skip_tests:
                 continue
@@ -80,8 +93,9 @@ def main() -> None:
             library_seconds, library_counts = suite(target, [tmp / "library"])
             print(f"{target}: the library's suite, one process: {library_seconds:.1f} s ({library_counts})")
             single_seconds, single_counts = suite(target, singles)
-            print(f"{target}: the {len(singles)} per-kind suites, one process: {single_seconds:.1f} s "
-                  f"({single_counts})")
+            print(
+                f"{target}: the {len(singles)} per-kind suites, one process: {single_seconds:.1f} s ({single_counts})"
+            )
             print(f"{target}: ratio library / per-kind: {library_seconds / single_seconds:.2f} (goal: <= 1.5)")
 
 

@@ -96,7 +96,9 @@ def run_backend(backend: str, elements: int, repeat: int) -> list[dict]:
             # The Keras built-in the spec names, as the generated tests build it.
             reference = getattr(keras.losses, spec.reference.cls)(**spec.reference.bind(params), reduction=None)
             y_true, y_pred = (ops.convert_to_tensor(a) for a in inputs(spec.task, elements, np.random.default_rng(0)))
-            ours = loss_and_gradient(backend, lambda t, p: generated(t, p, **params))
+            ours = loss_and_gradient(
+                backend, lambda t, p, generated=generated, params=params: generated(t, p, **params)
+            )
             theirs = loss_and_gradient(backend, reference)
             for fn in (ours, theirs):  # warm-up: compilation
                 fn(y_true, y_pred)
@@ -108,10 +110,16 @@ def run_backend(backend: str, elements: int, repeat: int) -> list[dict]:
                     fn(y_true, y_pred)
                     times[name].append(time.perf_counter() - start)
             ratios = [g / b for g, b in zip(times["generated"], times["builtin"])]
-            rows.append({"backend": backend, "kind": kind, "elements": int(np.prod(y_pred.shape)),
-                         "generated_ms": 1e3 * statistics.median(times["generated"]),
-                         "builtin_ms": 1e3 * statistics.median(times["builtin"]),
-                         "ratio": statistics.median(ratios)})
+            rows.append(
+                {
+                    "backend": backend,
+                    "kind": kind,
+                    "elements": int(np.prod(y_pred.shape)),
+                    "generated_ms": 1e3 * statistics.median(times["generated"]),
+                    "builtin_ms": 1e3 * statistics.median(times["builtin"]),
+                    "ratio": statistics.median(ratios),
+                }
+            )
     return rows
 
 
@@ -128,16 +136,32 @@ def main() -> None:
     rows = []
     for backend in args.backends.split(","):
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        result = subprocess.run([sys.executable, __file__, "--one", backend, "--elements", str(args.elements),
-                                 "--repeat", str(args.repeat)], env=env, cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                backend,
+                "--elements",
+                str(args.elements),
+                "--repeat",
+                str(args.repeat),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             print(f"{backend}: failed: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             continue
         rows += json.loads(result.stdout.strip().splitlines()[-1])
     print(f"{'backend':<11} {'kind':<32} {'elements':>9} {'generated ms':>13} {'built-in ms':>12} {'ratio':>6}")
     for row in rows:
-        print(f"{row['backend']:<11} {row['kind']:<32} {row['elements']:>9} {row['generated_ms']:>13.2f} "
-              f"{row['builtin_ms']:>12.2f} {row['ratio']:>6.2f}")
+        print(
+            f"{row['backend']:<11} {row['kind']:<32} {row['elements']:>9} {row['generated_ms']:>13.2f} "
+            f"{row['builtin_ms']:>12.2f} {row['ratio']:>6.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,11 @@ def main() -> None:
             if args.target == "python":
                 suite = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project)]
             else:
-                suite = ["Rscript", str(Path(__file__).resolve().parents[1] / "scaffold" / "run_testthat.R"),
-                         str(project)]
+                suite = [
+                    "Rscript",
+                    str(Path(__file__).resolve().parents[1] / "scaffold" / "run_testthat.R"),
+                    str(project),
+                ]
             figures["generated tests alone"].append(timed(suite, project))
     print(f"lossgen new --kind {args.kind} --target {args.target} --no-input  (median of {args.repeat})")
     for label, values in figures.items():

@@ -155,12 +155,16 @@ def backend_missing(backend: str) -> str:
 
 
 def run_python_tests(projects: list[Path], echo: Callable[[str], None] | None = None,
-                     pytest_args: tuple[str, ...] = (), backend: str = "tensorflow") -> list[TestReport]:
-    """All projects in one interpreter (the one lossgen runs in), so Keras and its backend start once."""
+                     pytest_args: tuple[str, ...] = (), backend: str = "tensorflow",
+                     markers: dict[Path, str] | None = None) -> list[TestReport]:
+    """All projects in one interpreter (the one lossgen runs in), so Keras and its backend start once.
+    markers: a pytest `-m` expression per project (e.g. "not integration"); absent or "": every test."""
     problem = backend_missing(backend)
     if problem:
         return [TestReport(p, ran=False, exit_code=1, problem=problem) for p in projects]
-    command = [sys.executable, "-m", "scaffold.pytest_group", *map(str, projects)]
+    command = [sys.executable, "-m", "scaffold.pytest_group"]
+    for project in projects:
+        command += ["--markers", (markers or {}).get(project, ""), str(project)]
     if pytest_args:
         command += ["--", *pytest_args]
     env = quiet_environment()

@@ -1,6 +1,9 @@
 """Run several generated projects' pytest suites in one interpreter, so TensorFlow starts once.
 
-    python -m scaffold.pytest_group PROJECT_DIR [PROJECT_DIR ...]
+    python -m scaffold.pytest_group [--markers EXPR] PROJECT_DIR [[--markers EXPR] PROJECT_DIR ...] [-- PYTEST_ARG ...]
+
+`--markers EXPR` selects the tests of the projects that follow it by pytest's `-m EXPR` (for
+example "not integration"), until the next `--markers`; an empty EXPR selects every test again.
 
 Each project runs with its own rootdir and config; between projects, the modules it imported
 from its own tree are dropped (generated projects reuse module names such as `cases`), and
@@ -21,7 +24,10 @@ RESULT_MARKER = "LOSSGEN-RESULT "
 
 class _Counter:
     def __init__(self):
-        self.counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0}
+        self.counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "deselected": 0}
+
+    def pytest_deselected(self, items):
+        self.counts["deselected"] += len(items)
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -59,8 +65,13 @@ def main(argv: list[str]) -> int:
         index = argv.index("--")
         argv, extra = argv[:index], argv[index + 1:]
     worst = 0
-    for directory in argv:
-        result = run(Path(directory), extra)
+    markers = ""
+    arguments = iter(argv)
+    for directory in arguments:
+        if directory == "--markers":
+            markers = next(arguments, "")
+            continue
+        result = run(Path(directory), (["-m", markers] if markers else []) + extra)
         print(RESULT_MARKER + json.dumps(result), flush=True)
         worst = max(worst, 1 if result["exit_code"] else 0)
     return worst

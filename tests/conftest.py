@@ -27,10 +27,3 @@ def isolated_cwd(tmp_path, monkeypatch):
     work.mkdir()
     monkeypatch.chdir(work)
     return work
-
-
-def assert_usage_error(code: int, err: str, fragment: str) -> None:
-    """Exit code 2 and one line on stderr naming what was wrong; never a traceback or internal error."""
-    assert code == 2, err
-    assert err.startswith("Error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err and "internal error" not in err and fragment in err, err

@@ -42,7 +42,9 @@ def inputs(spec, values, size: str, rng: np.random.Generator) -> tuple[np.ndarra
         return y_true, y_true + {"small": 1e-4, "moderate": 1.0, "large": 1e3}[size] * rng.normal(size=(BATCH, d))
     if task == "positive_regression":
         y_true = rng.uniform(0.5, 4.0, size=(BATCH, d))
-        return y_true, y_true * np.exp({"small": 1e-4, "moderate": 0.5, "large": 5.0}[size] * rng.normal(size=(BATCH, d)))
+        return y_true, y_true * np.exp(
+            {"small": 1e-4, "moderate": 0.5, "large": 5.0}[size] * rng.normal(size=(BATCH, d))
+        )
     if task == "metric":
         y_true = rng.integers(0, 2, size=(BATCH, 1)).astype(np.float64)
         low, high = {"small": (1e-3, 1e-2), "moderate": (0.05, 2.0), "large": (5.0, 50.0)}[size]
@@ -52,7 +54,11 @@ def inputs(spec, values, size: str, rng: np.random.Generator) -> tuple[np.ndarra
         y_true = rng.integers(0, 2, size=(BATCH, d)).astype(np.float64)
         toward = 2.0 * y_true - 1.0  # +1 where the label is 1
         if logits:
-            z = rng.uniform(-4.0, 4.0, size=(BATCH, d)) if size == "moderate" else sign * toward * rng.uniform(5.0, 10.0, size=(BATCH, d))
+            z = (
+                rng.uniform(-4.0, 4.0, size=(BATCH, d))
+                if size == "moderate"
+                else sign * toward * rng.uniform(5.0, 10.0, size=(BATCH, d))
+            )
             return y_true, z
         if size == "moderate":
             return y_true, rng.uniform(0.05, 0.95, size=(BATCH, d))
@@ -87,4 +93,5 @@ def test_float32_matches_the_float64_reference(spec, values, label, size, loss_f
     worst = int(np.argmax(error))
     assert error[worst] <= RTOL, (
         f"relative error {error[worst]:.2e}: float32 {got[representable][worst]!r}, "
-        f"float64 {reference[representable][worst]!r}")
+        f"float64 {reference[representable][worst]!r}"
+    )

@@ -20,7 +20,9 @@ def _isolated(tmp_path, monkeypatch):
 def without(module_name, monkeypatch):
     """Make `module_name` look uninstalled to lossgen's probe."""
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == module_name else find_spec(name, *args))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == module_name else find_spec(name, *args)
+    )
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

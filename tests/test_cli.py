@@ -49,14 +49,15 @@ def assert_one_line_error(err: str, fragment: str) -> None:
 @pytest.mark.parametrize("argv", [["--help"], ["list"]])
 def test_help_and_list_do_not_import_tensorflow_or_keras(tmp_path, argv):
     script = (
-        "import sys; from scaffold.cli import main; code = main(%r); "
+        f"import sys; from scaffold.cli import main; code = main({argv!r}); "
         "assert code == 0, code; "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, "
-        "sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))" % argv
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))"
     )
     env = {k: v for k, v in os.environ.items() if k != "LOSSGEN_PATH"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     expected = "lossgen new --kind huber --delta 2" if argv == ["--help"] else "huber "
     assert expected in result.stdout
@@ -135,11 +136,14 @@ def test_show_target_r_exit_code(capsys):
     assert "keras$ops$mean(" in out and "axis = -1L" in out
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["show", "hubr"], "unknown kind 'hubr' (did you mean 'huber'? see `lossgen list`)"),
-    (["show", "huber", "--delta", "0"], "Invalid value for '--delta': delta must be a number > 0, got 0"),
-    (["show", "huber", "--gamma", "2"], "no such option --gamma for kind 'huber' (its parameters: --delta)"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["show", "hubr"], "unknown kind 'hubr' (did you mean 'huber'? see `lossgen list`)"),
+        (["show", "huber", "--delta", "0"], "Invalid value for '--delta': delta must be a number > 0, got 0"),
+        (["show", "huber", "--gamma", "2"], "no such option --gamma for kind 'huber' (its parameters: --delta)"),
+    ],
+)
 def test_show_bad_input(capsys, args, fragment):
     code, out, err = run_main(capsys, *args)
     assert code == 2 and out == ""
@@ -150,27 +154,55 @@ def test_show_bad_input(capsys, args, fragment):
 # new: bad input writes nothing
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--kind", "hubr"], "unknown kind 'hubr' (did you mean 'huber'? see `lossgen list`)"),
-    (["--kind", "huber", "--gamma", "2"], "no such option --gamma for kind 'huber' (its parameters: --delta)"),
-    (["--kind", "huber", "--delta", "-1"], "Invalid value for '--delta': delta must be a number > 0, got -1"),
-    (["--kind", "huber", "--delta", "0"], "Invalid value for '--delta': delta must be a number > 0, got 0"),
-    (["--kind", "huber", "--delta", "nan"],
-     "Invalid value for '--delta': delta must be finite (a number > 0), got nan"),
-    (["--kind", "huber", "--delta", "inf"],
-     "Invalid value for '--delta': delta must be finite (a number > 0), got inf"),
-    (["--kind", "huber", "--delta", "abc"],
-     "Invalid value for '--delta': 'abc' is not valid for delta: expected a number > 0"),
-    (["--kind", "binary_focal", "--alpha", "1.5"],
-     "Invalid value for '--alpha': alpha must be a number >= 0 and <= 1, got 1.5"),
-    (["--kind", "huber", "--name", "1bad"],
-     "invalid name '1bad': use letters, digits, '-' and '_', starting with a letter"),
-    (["--kind", "huber", "--name", "a b"],
-     "invalid name 'a b': use letters, digits, '-' and '_', starting with a letter"),
-    (["--kind", "huber", "--name", "../escape"], "invalid name '../escape'"),
-    ([], "missing --kind (choose from: binary_crossentropy, binary_focal,"),
-], ids=["unknown-kind", "unknown-option", "negative", "zero", "nan", "inf", "not-a-number", "alpha-range",
-        "name-digit", "name-space", "name-path", "missing-kind"])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--kind", "hubr"], "unknown kind 'hubr' (did you mean 'huber'? see `lossgen list`)"),
+        (["--kind", "huber", "--gamma", "2"], "no such option --gamma for kind 'huber' (its parameters: --delta)"),
+        (["--kind", "huber", "--delta", "-1"], "Invalid value for '--delta': delta must be a number > 0, got -1"),
+        (["--kind", "huber", "--delta", "0"], "Invalid value for '--delta': delta must be a number > 0, got 0"),
+        (
+            ["--kind", "huber", "--delta", "nan"],
+            "Invalid value for '--delta': delta must be finite (a number > 0), got nan",
+        ),
+        (
+            ["--kind", "huber", "--delta", "inf"],
+            "Invalid value for '--delta': delta must be finite (a number > 0), got inf",
+        ),
+        (
+            ["--kind", "huber", "--delta", "abc"],
+            "Invalid value for '--delta': 'abc' is not valid for delta: expected a number > 0",
+        ),
+        (
+            ["--kind", "binary_focal", "--alpha", "1.5"],
+            "Invalid value for '--alpha': alpha must be a number >= 0 and <= 1, got 1.5",
+        ),
+        (
+            ["--kind", "huber", "--name", "1bad"],
+            "invalid name '1bad': use letters, digits, '-' and '_', starting with a letter",
+        ),
+        (
+            ["--kind", "huber", "--name", "a b"],
+            "invalid name 'a b': use letters, digits, '-' and '_', starting with a letter",
+        ),
+        (["--kind", "huber", "--name", "../escape"], "invalid name '../escape'"),
+        ([], "missing --kind (choose from: binary_crossentropy, binary_focal,"),
+    ],
+    ids=[
+        "unknown-kind",
+        "unknown-option",
+        "negative",
+        "zero",
+        "nan",
+        "inf",
+        "not-a-number",
+        "alpha-range",
+        "name-digit",
+        "name-space",
+        "name-path",
+        "missing-kind",
+    ],
+)
 def test_new_bad_input(tmp_path, capsys, args, fragment):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -185,8 +217,9 @@ def test_new_bad_input(tmp_path, capsys, args, fragment):
 
 def test_new_into_missing_output_dir_bad_input_creates_nothing(tmp_path, capsys):
     out_dir = tmp_path / "not-yet"
-    code, out, err = run_main(capsys, "new", "--kind", "huber", "--delta", "nan", "--no-input", "--no-test",
-                              "-o", str(out_dir))
+    code, _out, err = run_main(
+        capsys, "new", "--kind", "huber", "--delta", "nan", "--no-input", "--no-test", "-o", str(out_dir)
+    )
     assert code == 2
     assert_one_line_error(err, "got nan")
     assert not out_dir.exists()
@@ -210,8 +243,9 @@ def test_new_existing_non_empty_directory(tmp_path, capsys):
 
 def test_new_huber(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    code, out, err = run_main(capsys, "new", "--kind", "huber", "--delta", "2", "--no-input", "--no-test",
-                              "-o", str(out_dir))
+    code, out, err = run_main(
+        capsys, "new", "--kind", "huber", "--delta", "2", "--no-input", "--no-test", "-o", str(out_dir)
+    )
     assert code == 0, err
     assert err == ""
     project = out_dir / "huber-loss"
@@ -234,8 +268,20 @@ def test_new_force_writes_into_existing_directory_and_keeps_other_files(tmp_path
     project = tmp_path / "huber-loss"
     project.mkdir()
     (project / "stale.txt").write_text("old\n", encoding="utf-8")
-    code, out, err = run_main(capsys, "new", "--kind", "huber", "--delta", "3", "--no-input", "--no-test",
-                              "--no-format", "--force", "-o", str(tmp_path))
+    code, _out, err = run_main(
+        capsys,
+        "new",
+        "--kind",
+        "huber",
+        "--delta",
+        "3",
+        "--no-input",
+        "--no-test",
+        "--no-format",
+        "--force",
+        "-o",
+        str(tmp_path),
+    )
     assert code == 0, err
     assert (project / "stale.txt").read_text(encoding="utf-8") == "old\n"  # not lossgen's: never removed
     assert "delta=3.0" in (project / "huber_loss" / "huber.py").read_text(encoding="utf-8")
@@ -243,8 +289,19 @@ def test_new_force_writes_into_existing_directory_and_keeps_other_files(tmp_path
 
 
 def test_new_name_option(tmp_path, capsys):
-    code, out, err = run_main(capsys, "new", "--kind", "mse", "--name", "my-mse", "--no-input", "--no-test",
-                              "--no-format", "-o", str(tmp_path))
+    code, _out, err = run_main(
+        capsys,
+        "new",
+        "--kind",
+        "mse",
+        "--name",
+        "my-mse",
+        "--no-input",
+        "--no-test",
+        "--no-format",
+        "-o",
+        str(tmp_path),
+    )
     assert code == 0, err
     loss_py = (tmp_path / "my-mse-loss" / "my_mse_loss" / "my_mse.py").read_text(encoding="utf-8")
     assert "class MyMseLoss(keras.losses.Loss):" in loss_py
@@ -254,8 +311,9 @@ def test_new_kind_help_lists_parameters(runner):
     result = runner.invoke(cli, ["new", "--kind", "huber", "--help"])
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
-    assert ("--delta FLOAT Error size where the loss turns from quadratic to linear. "
-            "Allowed: a number > 0. [default: 1.0]") in flat
+    assert (
+        "--delta FLOAT Error size where the loss turns from quadratic to linear. Allowed: a number > 0. [default: 1.0]"
+    ) in flat
     assert "--gamma" not in flat
 
 
@@ -317,15 +375,27 @@ def test_team_catalog_listed(runner, team_catalog):
 
 def test_jinja_in_spec_text_is_rendered_verbatim(tmp_path, capsys, team_catalog):
     out_dir = tmp_path / "out"
-    code, out, err = run_main(capsys, "new", "--kind", "jinja_probe", "--catalog", str(team_catalog),
-                              "--no-input", "--no-test", "-o", str(out_dir))
+    code, _out, err = run_main(
+        capsys,
+        "new",
+        "--kind",
+        "jinja_probe",
+        "--catalog",
+        str(team_catalog),
+        "--no-input",
+        "--no-test",
+        "-o",
+        str(out_dir),
+    )
     assert code == 0, err
     project = out_dir / "jinja-probe-loss"
     readme = (project / "README.md").read_text(encoding="utf-8")
     loss_py = (project / "jinja_probe_loss" / "jinja_probe.py").read_text(encoding="utf-8")
     for text, sink in ((readme, markdown_text), (loss_py, str)):
-        for fragment in VERBATIM + ["Description {{ 7*7 }} with {% raw %} and {# comment #} inside.",
-                                    "Weight {{ 7*7 }} with {% raw %} too."]:
+        for fragment in VERBATIM + [
+            "Description {{ 7*7 }} with {% raw %} and {# comment #} inside.",
+            "Weight {{ 7*7 }} with {% raw %} too.",
+        ]:
             assert sink(fragment) in text  # as written, through the sink's own escaping only
         # No rendered "{{ 7*7 }}" anywhere (the README's repeat command names the tmp catalog path).
         assert "49" not in text.replace(str(team_catalog.resolve()), "<catalog>")
@@ -343,19 +413,20 @@ def test_jinja_in_spec_text_show(runner, team_catalog):
 def test_team_spec_reusing_builtin_name_needs_overrides(tmp_path, capsys):
     catalog = tmp_path / "team"
     catalog.mkdir()
-    (catalog / "huber.toml").write_text(PROBE.replace('name = "jinja_probe"', 'name = "huber"'),
-                                        encoding="utf-8")
+    (catalog / "huber.toml").write_text(PROBE.replace('name = "jinja_probe"', 'name = "huber"'), encoding="utf-8")
     code, out, err = run_main(capsys, "list", "--catalog", str(catalog))
     assert code == 2 and out == ""
-    assert_one_line_error(err, f"{catalog / 'huber.toml'}:1: 'huber' is a built-in kind; rename it or set "
-                               "`overrides = true`")
+    assert_one_line_error(
+        err, f"{catalog / 'huber.toml'}:1: 'huber' is a built-in kind; rename it or set `overrides = true`"
+    )
 
 
 def test_bad_team_spec_is_one_located_line(tmp_path, capsys):
     catalog = tmp_path / "team"
     catalog.mkdir()
-    (catalog / "jinja_probe.toml").write_text(PROBE.replace("abs(y_pred - y_true)", "abs(y_pred.T - y_true)"),
-                                              encoding="utf-8")
+    (catalog / "jinja_probe.toml").write_text(
+        PROBE.replace("abs(y_pred - y_true)", "abs(y_pred.T - y_true)"), encoding="utf-8"
+    )
     code, out, err = run_main(capsys, "list", "--catalog", str(catalog))
     assert code == 2 and out == ""
     assert_one_line_error(err, f"Error: {catalog / 'jinja_probe.toml'}:8:26: attribute access not allowed")

@@ -1,5 +1,9 @@
-"""End to end for the R target: every built-in kind generated as an R package and every testthat
-suite run in ONE Rscript process (Python and TensorFlow start once under reticulate).
+"""End to end for the R target: a library of every built-in kind generated as one R package, and its
+testthat suite (every kind's tests) run in ONE Rscript process (Python and TensorFlow start once
+under reticulate). A one-loss package holds the very test files the library holds for its kind (the
+tests below compare them byte for byte); R CMD check of a one-loss package runs in
+tests/test_r_package.py, of a library in tests/test_e2e_library.py. With LOSSGEN_FULL_MATRIX=1 every
+kind's one-loss package runs its suite too, in the same process.
 
 R and Python agree because both suites check their loss against the same inputs and the same
 float64 reference values, computed by lossgen from the spec at generation time; the last test
@@ -8,47 +12,67 @@ shows the two generated projects really carry identical data.
 
 from __future__ import annotations
 
-import os
 import re
 import runpy
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from scaffold import check
 from scaffold.catalog import load_catalog
-from scaffold.cli import cli
 from scaffold.names import Names
+from tests import helpers
+from tests.helpers import FULL_MATRIX
 
 pytestmark = pytest.mark.e2e
 KINDS = load_catalog().names()
 
 
+LIBRARY = "alllosses"
+ONE_LOSS_KINDS = KINDS if FULL_MATRIX else ["huber", "sparse_focal", "weighted_cce", "contrastive"]
+
+
 def generate(root: Path, kind: str, target: str) -> Path:
-    result = CliRunner().invoke(cli, ["new", "--kind", kind, "--target", target, "--no-input", "--no-test",
-                                      "-o", str(root), "--author", "Ada Lovelace", "--email", "ada@example.org"])
-    assert result.exit_code == 0, result.output
+    helpers.generate(root, "--kind", kind, "--target", target, "--author", "Ada Lovelace", "--email", "ada@example.org")
     return root / Names.derive(kind).directory(target)
 
 
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("r-packages")
-    return {kind: generate(root, kind, "r") for kind in KINDS}
+    helpers.generate(root, "--all", "--name", LIBRARY, "--target", "r")
+    return {LIBRARY: root / LIBRARY, **{kind: generate(root, kind, "r") for kind in ONE_LOSS_KINDS}}
 
 
 @pytest.fixture(scope="module")
 def reports(packages, r_available) -> dict[str, check.TestReport]:
-    return dict(zip(packages, check.run_r_tests(list(packages.values()))))
+    run = packages if FULL_MATRIX else {LIBRARY: packages[LIBRARY]}
+    return dict(zip(run, check.run_r_tests(list(run.values()))))
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_generated_package_tests_pass(kind, reports):
-    report = reports[kind]
-    assert report.ok, f"{kind}: {report.summary()}\n" + "\n".join(report.output[-60:])
-    assert report.skipped == 0, f"{kind}: generated tests must not skip checks"
+@pytest.mark.parametrize("label", [LIBRARY, *ONE_LOSS_KINDS] if FULL_MATRIX else [LIBRARY])
+def test_generated_package_tests_pass(label, reports):
+    report = reports[label]
+    assert report.ok, f"{label}: {report.summary()}\n" + "\n".join(report.output[-60:])
+    assert report.skipped == 0, f"{label}: generated tests must not skip checks"
+
+
+def test_the_library_ran_every_kinds_tests(packages, reports):
+    testthat = packages[LIBRARY] / "tests" / "testthat"
+    assert sorted(path.stem for path in (testthat / "cases").glob("*.R")) == KINDS
+    assert len(list(testthat.glob("test-*.R"))) >= 6 * len(KINDS)
+    assert reports[LIBRARY].tests >= 15 * len(KINDS), reports[LIBRARY].summary()
+
+
+@pytest.mark.parametrize("kind", ONE_LOSS_KINDS)
+def test_one_loss_packages_hold_the_librarys_tests_for_their_kind(kind, packages):
+    """So the library's run of a kind's testthat suite is that of its one-loss package."""
+    one, library = packages[kind] / "tests" / "testthat", packages[LIBRARY] / "tests" / "testthat"
+    files = [*one.glob(f"test-{kind}-*.R"), one / "cases" / f"{kind}.R"]
+    assert len(files) >= 6, files
+    for path in files:
+        assert path.read_bytes() == (library / path.relative_to(one)).read_bytes(), path
 
 
 def r_numbers(text: str, variable: str) -> np.ndarray:
@@ -61,32 +85,9 @@ def r_numbers(text: str, variable: str) -> np.ndarray:
 def test_r_and_python_projects_check_identical_inputs_and_reference(kind, packages, tmp_path):
     python_cases = runpy.run_path(str(generate(tmp_path, kind, "python") / "tests" / kind / "cases.py"))
     r_cases = (packages[kind] / "tests" / "testthat" / "cases" / f"{kind}.R").read_text()
-    for r_name, py_name in [("random_y_true", "RANDOM_Y_TRUE"), ("random_y_pred", "RANDOM_Y_PRED"),
-                            ("random_loss", "RANDOM_LOSS")]:
+    for r_name, py_name in [
+        ("random_y_true", "RANDOM_Y_TRUE"),
+        ("random_y_pred", "RANDOM_Y_PRED"),
+        ("random_loss", "RANDOM_LOSS"),
+    ]:
         np.testing.assert_array_equal(r_numbers(r_cases, r_name), np.ravel(python_cases[py_name]))
-
-
-@pytest.mark.parametrize("kind", ["huber"])  # a package of several: tests/test_e2e_library.py
-def test_r_cmd_check_status_ok_without_notes(kind, packages, r_available, tmp_path):
-    log = r_cmd_check(packages[kind], tmp_path)
-    status = next((line for line in log.splitlines() if line.startswith("Status:")), "")
-    assert status == "Status: OK", log[-3000:]
-
-
-def r_cmd_check(package: Path, where: Path) -> str:
-    """R CMD build, then R CMD check --no-manual of the tarball, as the package's README says; the
-    check's log. Offline: no CRAN incoming checks, no time server for file timestamps."""
-    import subprocess
-    import sys
-
-    env = {**os.environ, "RETICULATE_PYTHON": sys.executable, "_R_CHECK_CRAN_INCOMING_": "false",
-           "_R_CHECK_CRAN_INCOMING_REMOTE_": "false", "_R_CHECK_FUTURE_FILE_TIMESTAMPS_": "false",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    build = subprocess.run(["R", "CMD", "build", str(package)], cwd=where, env=env, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    tarball = next(where.glob("*.tar.gz"))
-    result = subprocess.run(["R", "CMD", "check", "--no-manual", tarball.name], cwd=where, env=env,
-                            capture_output=True, text=True)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-3000:]
-    return log

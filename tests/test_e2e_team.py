@@ -1,7 +1,9 @@
 """End to end for team catalogs: the asym_mse team spec reached through each discovery path
 (--catalog, LOSSGEN_PATH, [tool.lossgen] in pyproject.toml, an installed entry point) and the
-hand-written topk_mse spec, generated for both targets; all Python suites run in one pytest
-process, all R packages in one Rscript process."""
+hand-written topk_mse spec, generated for both targets. The discovery paths give the same project
+(compared byte for byte, the record of where the spec came from aside), so one of them runs its
+suite per target, beside the hand-written one: the Python suites in one pytest process, the R
+packages in one Rscript process. LOSSGEN_FULL_MATRIX=1 runs every path's suite."""
 
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from click.testing import CliRunner
 
 from scaffold import check
 from scaffold.cli import cli
-from tests.test_team import TEAM, make_entry_point
+from tests.helpers import FULL_MATRIX, TEAM, make_entry_point, snapshot
 
 pytestmark = pytest.mark.e2e
 PATHS = ["--catalog", "LOSSGEN_PATH", "pyproject", "entry point"]
 TARGETS = ["python", "r"]
+RUN = PATHS + ["hand-written"] if FULL_MATRIX else ["--catalog", "hand-written"]
+# Where the spec was found: recorded for `lossgen update`, so it differs between discovery paths.
+RECORD = ".lossgen.toml"
+README = "README.md"  # its "Re-create it with" command names the catalog when --catalog found it
 
 
 def generate(monkeypatch, root: Path, how: str, target: str, kind: str = "asym_mse") -> Path:
@@ -65,7 +71,7 @@ def generated(tmp_path_factory):
 def reports(generated):
     results = {}
     for target in TARGETS:
-        keys = [key for key in generated if key[1] == target]
+        keys = [key for key in generated if key[1] == target and key[0] in RUN]
         if target == "r" and check.r_missing() and not os.environ.get("LOSSGEN_REQUIRE_R"):
             continue
         for key, report in zip(keys, check.run_tests(target, [generated[k] for k in keys])):
@@ -74,7 +80,25 @@ def reports(generated):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("how", PATHS + ["hand-written"])
+@pytest.mark.parametrize("how", PATHS[1:])
+def test_every_discovery_path_gives_the_same_project(how, target, generated):
+    ran, other = snapshot(generated[(PATHS[0], target)]), snapshot(generated[(how, target)])
+    assert sorted(ran) == sorted(other)
+    assert [path for path in ran if ran[path] != other[path]] == [RECORD, README]
+    # the README differs only in the command that re-creates the project (--catalog DIR, or not)
+    assert without_command(ran[README]) == without_command(other[README])
+    assert f'target = "{target}"' in other[RECORD].decode()
+
+
+def without_command(readme: bytes) -> list[str]:
+    lines = readme.decode().splitlines()
+    commands = [line for line in lines if line.startswith("lossgen new ")]
+    assert len(commands) == 1, commands
+    return [line for line in lines if line not in commands]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("how", RUN)
 def test_team_spec_generates_a_passing_project(how, target, reports, generated):
     if (how, target) not in reports:
         pytest.skip(f"R tests cannot run here: {check.r_missing()} (set LOSSGEN_REQUIRE_R=1 to fail instead)")
@@ -93,7 +117,8 @@ def test_failing_generated_tests_make_new_exit_1(tmp_path):
     catalog.mkdir()
     wrong = (TEAM / "asym_mse.toml").read_text().replace("loss = [12.0, 0.0]", "loss = [13.0, 0.0]")
     (catalog / "asym_mse.toml").write_text(wrong)
-    code = cli_module.main(["new", "--catalog", str(catalog), "--kind", "asym_mse", "--no-input",
-                            "-o", str(tmp_path / "out")])
+    code = cli_module.main(
+        ["new", "--catalog", str(catalog), "--kind", "asym_mse", "--no-input", "-o", str(tmp_path / "out")]
+    )
     assert code == cli_module.EXIT_TESTS_FAILED == 1
     assert (tmp_path / "out" / "asym-mse-loss" / "tests" / "asym_mse" / "test_values.py").is_file()  # kept to inspect

@@ -65,8 +65,10 @@ def test_sparse_labels_with_a_trailing_axis_are_squeezed(spec, loss_functions):
 
 def write_spec(directory, name: str, task: str, formula: str, extra: str = "", example: str = "") -> Path:
     path = directory / f"{name}.toml"
-    path.write_text(f'name = "{name}"\ntitle = "T"\nsummary = "S"\ntask = "{task}"\n{extra}\n'
-                    f'formula = """\n{formula}\n"""\n{example}')
+    path.write_text(
+        f'name = "{name}"\ntitle = "T"\nsummary = "S"\ntask = "{task}"\n{extra}\n'
+        f'formula = """\n{formula}\n"""\n{example}'
+    )
     return path
 
 
@@ -88,9 +90,14 @@ def test_full_validate_catches_a_batch_scalar_loss(tmp_path):
 def test_full_validate_catches_a_reference_that_disagrees(tmp_path):
     from scaffold.validate import validate_file
 
-    path = write_spec(tmp_path, "not_mae", "regression", "loss = mean(square(y_pred - y_true), axis=-1) / 2",
-                      extra='reference = "keras.losses.MeanAbsoluteError()"',
-                      example=REGRESSION_EXAMPLE.replace("loss = [5.0]", "loss = [2.5]"))
+    path = write_spec(
+        tmp_path,
+        "not_mae",
+        "regression",
+        "loss = mean(square(y_pred - y_true), axis=-1) / 2",
+        extra='reference = "keras.losses.MeanAbsoluteError()"',
+        example=REGRESSION_EXAMPLE.replace("loss = [5.0]", "loss = [2.5]"),
+    )
     _, problems = validate_file(path, quick=False)
     assert [str(p) for p in problems] == [
         f"{path}:5: disagrees with keras.losses.MeanAbsoluteError() on random regression inputs "
@@ -101,7 +108,13 @@ def test_full_validate_catches_a_reference_that_disagrees(tmp_path):
 def test_full_validate_catches_an_unknown_keras_reference(tmp_path):
     from scaffold.validate import validate_file
 
-    path = write_spec(tmp_path, "ref_typo", "regression", "loss = mean(square(y_pred - y_true), axis=-1)",
-                      extra='reference = "keras.losses.MeanSquareError()"', example=REGRESSION_EXAMPLE)
+    path = write_spec(
+        tmp_path,
+        "ref_typo",
+        "regression",
+        "loss = mean(square(y_pred - y_true), axis=-1)",
+        extra='reference = "keras.losses.MeanSquareError()"',
+        example=REGRESSION_EXAMPLE,
+    )
     _, problems = validate_file(path, quick=False)
     assert [str(p) for p in problems] == [f"{path}:5: keras.losses has no loss class MeanSquareError"]

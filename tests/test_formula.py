@@ -63,8 +63,13 @@ def assert_located(error: SpecError, path: Path, line: int, col: int, fragment: 
 
 # (id, formula text, line within the formula, column in the spec file, message fragment)
 CASES = [
-    ("unknown-function", "loss = mean(sqaure(y_pred - y_true))", 1, 13,
-     "unknown function `sqaure` (did you mean `square`? allowed: abs, square"),
+    (
+        "unknown-function",
+        "loss = mean(sqaure(y_pred - y_true))",
+        1,
+        13,
+        "unknown function `sqaure` (did you mean `square`? allowed: abs, square",
+    ),
     ("attribute", "loss = mean(y_pred.shape)", 1, 13, "attribute access not allowed in a formula"),
     ("subscript", "loss = y_pred[0]", 1, 8, "subscripts not allowed in a formula"),
     ("import", "import os\nloss = mean(y_pred)", 1, 1, "import not allowed in a formula"),
@@ -73,31 +78,58 @@ CASES = [
     ("list-comprehension", "loss = sum([v for v in y_pred])", 1, 12, "comprehensions not allowed in a formula"),
     # a bare generator argument starts at the call's "(" in Python's AST
     ("generator", "loss = sum(v for v in y_pred)", 1, 11, "comprehensions not allowed in a formula"),
-    ("undefined-name", "error = y_pred - y_ture\nloss = mean(error)", 1, 18,
-     "undefined name `y_ture` (did you mean `y_true`?)"),
+    (
+        "undefined-name",
+        "error = y_pred - y_ture\nloss = mean(error)",
+        1,
+        18,
+        "undefined name `y_ture` (did you mean `y_true`?)",
+    ),
     ("undefined-param", "loss = mean(detla * y_pred)", 1, 13, "undefined name `detla` (did you mean `delta`?)"),
-    ("no-loss", "error = y_pred - y_true\nsq = square(error)", 2, 1,
-     "formula must end with a `loss = ...` statement"),
-    ("loss-not-last", "loss = abs(y_pred - y_true)\nextra = loss * 2", 2, 1,
-     "`loss = ...` must be the last statement"),
-    ("reassignment", "e = y_pred - y_true\ne = abs(e)\nloss = mean(e)", 2, 1,
-     "`e` is already defined; give each step its own name"),
-    ("assign-input", "y_pred = y_pred * 2\nloss = mean(y_pred)", 1, 1,
-     "cannot assign to `y_pred`: it is an input, parameter or built-in name"),
-    ("assign-param", "e = y_pred\ndelta = 2.0\nloss = mean(e)", 2, 1,
-     "cannot assign to `delta`: it is an input, parameter or built-in name"),
+    ("no-loss", "error = y_pred - y_true\nsq = square(error)", 2, 1, "formula must end with a `loss = ...` statement"),
+    ("loss-not-last", "loss = abs(y_pred - y_true)\nextra = loss * 2", 2, 1, "`loss = ...` must be the last statement"),
+    (
+        "reassignment",
+        "e = y_pred - y_true\ne = abs(e)\nloss = mean(e)",
+        2,
+        1,
+        "`e` is already defined; give each step its own name",
+    ),
+    (
+        "assign-input",
+        "y_pred = y_pred * 2\nloss = mean(y_pred)",
+        1,
+        1,
+        "cannot assign to `y_pred`: it is an input, parameter or built-in name",
+    ),
+    (
+        "assign-param",
+        "e = y_pred\ndelta = 2.0\nloss = mean(e)",
+        2,
+        1,
+        "cannot assign to `delta`: it is an input, parameter or built-in name",
+    ),
     ("assign-builtin", "epsilon = 0.1\nloss = mean(y_pred)", 1, 1, "cannot assign to `epsilon`"),
     ("dunder-call", "loss = __import__(y_pred)", 1, 8, "unknown function `__import__`"),
     ("dunder-name", "loss = y_pred * __builtins__", 1, 17, "undefined name `__builtins__`"),
-    ("dunder-assign", "__class__ = y_pred\nloss = mean(y_pred)", 1, 1,
-     "names starting with '_' are not allowed: `__class__`"),
-    ("chained-comparison", "loss = where(0 < y_pred < 1, y_pred, 0.0)", 1, 14,
-     "chained comparisons are not allowed"),
+    (
+        "dunder-assign",
+        "__class__ = y_pred\nloss = mean(y_pred)",
+        1,
+        1,
+        "names starting with '_' are not allowed: `__class__`",
+    ),
+    ("chained-comparison", "loss = where(0 < y_pred < 1, y_pred, 0.0)", 1, 14, "chained comparisons are not allowed"),
     ("and", "loss = where(y_pred > 0 and y_true > 0, y_pred, y_true)", 1, 14, "`and`/`or` are not allowed"),
     ("or", "e = y_pred\nloss = where(e > 0 or e < -1, e, y_true)", 2, 14, "`and`/`or` are not allowed"),
     ("string-as-number", 'loss = y_pred * "two"', 1, 17, "expected a number or tensor here, got a string"),
-    ("bool-local", "big = y_pred > 1\nloss = where(big, y_pred, 0.0)", 1, 7,
-     "`big` would hold a bool tensor; use conditions only inside where()"),
+    (
+        "bool-local",
+        "big = y_pred > 1\nloss = where(big, y_pred, 0.0)",
+        1,
+        7,
+        "`big` would hold a bool tensor; use conditions only inside where()",
+    ),
     ("syntax-error", "loss = mean(y_pred - )", 1, 22, "formula syntax error: invalid syntax"),
     ("syntax-error-line-2", "e = y_pred\nloss = (e", 2, 8, "formula syntax error: '(' was never closed"),
     ("wrong-arg-count", "loss = clip(y_pred, 0.0)", 1, 8, "clip() takes 3 argument(s) (x, low, high), got 2"),
@@ -111,14 +143,29 @@ CASES = [
     ("modulo", "loss = y_pred % 2", 1, 8, "operator Mod not allowed (use + - * / **)"),
     ("not", "loss = where(not y_pred > 0, y_pred, 0.0)", 1, 14, "only unary minus and plus are allowed"),
     ("none-constant", "loss = y_pred * None", 1, 17, "constant None is only allowed as keepdims="),
-    ("where-without-condition", "loss = where(y_pred, y_pred, 0.0)", 1, 14,
-     "where() needs a comparison as its first argument"),
+    (
+        "where-without-condition",
+        "loss = where(y_pred, y_pred, 0.0)",
+        1,
+        14,
+        "where() needs a comparison as its first argument",
+    ),
     ("f-string", 'loss = mean(y_pred) * f"{delta}"', 1, 23, "f-strings not allowed in a formula"),
     ("walrus", "loss = mean((e := y_pred))", 1, 14, "the walrus operator not allowed in a formula"),
-    ("function-def", "def f(v):\n    return v\nloss = mean(y_pred)", 1, 1,
-     "function definitions not allowed in a formula"),
-    ("augmented-assign", "e = y_pred\ne += 1\nloss = mean(e)", 2, 1,
-     "only `name = expression` statements are allowed, not AugAssign"),
+    (
+        "function-def",
+        "def f(v):\n    return v\nloss = mean(y_pred)",
+        1,
+        1,
+        "function definitions not allowed in a formula",
+    ),
+    (
+        "augmented-assign",
+        "e = y_pred\ne += 1\nloss = mean(e)",
+        2,
+        1,
+        "only `name = expression` statements are allowed, not AugAssign",
+    ),
     ("tuple-assign", "a, b = y_pred, y_true\nloss = mean(a)", 1, 1, "assign to exactly one plain name"),
 ]
 
@@ -132,28 +179,30 @@ def test_bad_formula_is_one_located_line(tmp_path, formula, line, col, fragment)
 def test_single_line_formula_columns_count_from_the_key(tmp_path):
     # `formula = "` is 11 characters, so the formula's column 12 is the file's column 24.
     path = tmp_path / "probe.toml"
-    path.write_text(HEAD.replace('formula = """\n', 'formula = "loss = mean(sqaure(y_pred))"\n')
-                    + TAIL.split("\n", 1)[1], encoding="utf-8")
+    path.write_text(
+        HEAD.replace('formula = """\n', 'formula = "loss = mean(sqaure(y_pred))"\n') + TAIL.split("\n", 1)[1],
+        encoding="utf-8",
+    )
     assert_located(spec_error(path), path, 5, 24, "unknown function `sqaure`")
 
 
 def test_formula_on_the_opening_triple_quote_line(tmp_path):
     # `formula = """` is 13 characters; the second line's columns are not shifted.
     path = tmp_path / "probe.toml"
-    path.write_text(HEAD.replace('formula = """\n', 'formula = """e = y_pred[0]\n')
-                    + "loss = mean(e)\n" + TAIL, encoding="utf-8")
+    path.write_text(
+        HEAD.replace('formula = """\n', 'formula = """e = y_pred[0]\n') + "loss = mean(e)\n" + TAIL, encoding="utf-8"
+    )
     assert_located(spec_error(path), path, 5, 18, "subscripts not allowed")
-    path.write_text(HEAD.replace('formula = """\n', 'formula = """e = y_pred\n')
-                    + "loss = mean(e.T)\n" + TAIL, encoding="utf-8")
+    path.write_text(
+        HEAD.replace('formula = """\n', 'formula = """e = y_pred\n') + "loss = mean(e.T)\n" + TAIL, encoding="utf-8"
+    )
     assert_located(spec_error(path), path, 6, 13, "attribute access not allowed")
 
 
 def test_compile_formula_direct_reports_given_path_and_offsets():
     with pytest.raises(SpecError) as info:
         compile_formula("e = y_pred\nloss = mean(y_ture)", {}, "team/x.toml", line=10, col=4)
-    assert str(info.value) == (
-        "team/x.toml:11:13: undefined name `y_ture` (did you mean `y_true`?)"
-    )
+    assert str(info.value) == ("team/x.toml:11:13: undefined name `y_ture` (did you mean `y_true`?)")
 
 
 def test_where_condition_and_ir_kinds():
@@ -199,8 +248,11 @@ def test_scaffold_ast_has_no_eval_exec_or_compile_builtin_calls():
     offenders = []
     for path in _scaffold_sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
-                    "eval", "exec", "compile", "__import__"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("eval", "exec", "compile", "__import__")
+            ):
                 offenders.append(f"{path}:{node.lineno}: {node.func.id}(")
     assert offenders == []
 
@@ -217,6 +269,6 @@ def test_hostile_formula_is_rejected_and_not_run(tmp_path, monkeypatch):
 def test_hostile_call_without_attribute_is_rejected_and_not_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "PWNED"
-    path = write_spec(tmp_path, f'e = y_pred\nloss = e * exec("open({str(marker)!r}, \'w\')")')
+    path = write_spec(tmp_path, f"e = y_pred\nloss = e * exec(\"open({str(marker)!r}, 'w')\")")
     assert_located(spec_error(path), path, FIRST + 1, 12, "unknown function `exec`")
     assert not marker.exists()

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings  # the test extra: pip install -e ".[test]"
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context, event as _event
+from hypothesis.control import currently_in_test_context
+from hypothesis.control import event as _event
 
 from scaffold import domains
 from scaffold.emit import numpy as numpy_emit
@@ -30,9 +31,13 @@ from scaffold.formula import FUNCTIONS, Program, compile_formula
 from scaffold.paths import builtin_losses_dir
 from scaffold.spec import TASKS, LossSpec, Param, load_spec, parse_spec
 
-_COMMON = dict(database=None, deadline=timedelta(seconds=3), print_blob=False, derandomize=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                      HealthCheck.filter_too_much])
+_COMMON = {
+    "database": None,
+    "deadline": timedelta(seconds=3),
+    "print_blob": False,
+    "derandomize": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+}
 settings.register_profile("lossgen-fuzz", max_examples=150, **_COMMON)
 settings.register_profile("lossgen-fuzz-long", max_examples=1500, **_COMMON)
 FUZZ = settings.get_profile("lossgen-fuzz-long" if os.environ.get("LOSSGEN_FUZZ") == "long" else "lossgen-fuzz")
@@ -55,10 +60,31 @@ BUILTIN_SPECS = sorted(builtin_losses_dir().glob("*.toml"))
 # A grammar of formulas: mostly valid, often numerically hostile
 
 HOSTILE_NUMBERS = st.one_of(
-    st.sampled_from(["0", "1", "2", "0.5", "-1", "1e-300", "1e300", "1e38", "1e39", "1e308", "1e999",
-                     "9 ** 9 ** 9", "10 ** 400", "0 ** -1", "1 / 0", "123456789012345678", "1e-45",
-                     "(-8) ** 0.5", "epsilon", "num_classes"]),
-    st.integers(min_value=-10**6, max_value=10**6).map(str),
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "2",
+            "0.5",
+            "-1",
+            "1e-300",
+            "1e300",
+            "1e38",
+            "1e39",
+            "1e308",
+            "1e999",
+            "9 ** 9 ** 9",
+            "10 ** 400",
+            "0 ** -1",
+            "1 / 0",
+            "123456789012345678",
+            "1e-45",
+            "(-8) ** 0.5",
+            "epsilon",
+            "num_classes",
+        ]
+    ),
+    st.integers(min_value=-(10**6), max_value=10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
 )
 NAMES = st.sampled_from(["y_true", "y_pred", "alpha", "k", "w", "epsilon", "num_classes"])
@@ -74,19 +100,26 @@ def expressions(leaves=NUMBERS):
     def extend(inner):
         tensor = st.one_of(inner, inner.map(lambda e: f"({e}) + y_pred"))  # reductions need axes
         return st.one_of(
-            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
             inner.map(lambda e: f"-({e})"),
             st.tuples(st.sampled_from(ELEMENTWISE), st.lists(inner, min_size=3, max_size=3)).map(
-                lambda t: f"{t[0].name}({', '.join(t[1][:len(t[0].args)])})"),
+                lambda t: f"{t[0].name}({', '.join(t[1][: len(t[0].args)])})"
+            ),
             st.tuples(st.sampled_from(["mean", "sum", "max", "min"]), tensor, AXIS, KEEPDIMS).map(
-                lambda t: f"{t[0]}({t[1]}{t[2]}{t[3]})"),
+                lambda t: f"{t[0]}({t[1]}{t[2]}{t[3]})"
+            ),
             st.tuples(st.sampled_from(["softmax", "log_softmax"]), tensor, AXIS).map(lambda t: f"{t[0]}({t[1]}{t[2]})"),
             st.tuples(tensor, st.sampled_from(["0", "1", "2", "k", "63", "num_classes"]), AXIS).map(
-                lambda t: f"take({t[0]}, {t[1]}{t[2]})"),
+                lambda t: f"take({t[0]}, {t[1]}{t[2]})"
+            ),
             st.tuples(inner, st.sampled_from(["num_classes", "k", "1", "3", "64"])).map(
-                lambda t: f"one_hot({t[0]}, {t[1]})"),
+                lambda t: f"one_hot({t[0]}, {t[1]})"
+            ),
             st.tuples(inner, st.sampled_from(["<", ">=", "=="]), inner, inner, inner).map(
-                lambda t: f"where({t[0]} {t[1]} {t[2]}, {t[3]}, {t[4]})"),
+                lambda t: f"where({t[0]} {t[1]} {t[2]}, {t[3]}, {t[4]})"
+            ),
             st.tuples(inner, CONDITION, inner).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
         )
 
@@ -113,8 +146,16 @@ def event(name: str) -> None:
 
 
 def spec_for(program: Program, task: str) -> LossSpec:
-    return LossSpec(name="fuzz", title="Fuzz", summary="Fuzz.", task=task, formula=program, params=PARAMS,
-                    examples=(), path=Path("fuzz.toml"))
+    return LossSpec(
+        name="fuzz",
+        title="Fuzz",
+        summary="Fuzz.",
+        task=task,
+        formula=program,
+        params=PARAMS,
+        examples=(),
+        path=Path("fuzz.toml"),
+    )
 
 
 def compiles(source: str) -> Program | None:
@@ -139,7 +180,7 @@ def test_compile_arbitrary_text(source):
 
 
 @FAST
-@given(st.text(alphabet="y_predtrualphk(),+-*/ 0123456789.e=\n<>!\"", max_size=200))
+@given(st.text(alphabet='y_predtrualphk(),+-*/ 0123456789.e=\n<>!"', max_size=200))
 def test_compile_formula_like_text(source):
     compiles(source)
 
@@ -155,11 +196,17 @@ def test_compile_generated_formulas(source):
 
 
 @FUZZ
-@given(formulas(), st.sampled_from(sorted(TASKS)), st.fixed_dictionaries({
-    "alpha": st.sampled_from([0.5, 0.0, -3.0, 1e-300, 1e30, 1e200]),
-    "k": st.sampled_from([0, 1, 2, 63]),
-    "w": st.sampled_from([[1.0, 2.0, 3.0], [1e39, 1.0, 1.0], [1.0]]),
-}))
+@given(
+    formulas(),
+    st.sampled_from(sorted(TASKS)),
+    st.fixed_dictionaries(
+        {
+            "alpha": st.sampled_from([0.5, 0.0, -3.0, 1e-300, 1e30, 1e200]),
+            "k": st.sampled_from([0, 1, 2, 63]),
+            "w": st.sampled_from([[1.0, 2.0, 3.0], [1e39, 1.0, 1.0], [1.0]]),
+        }
+    ),
+)
 def test_evaluate_generated_formulas(source, task, given_values):
     program = compiles(source)
     if program is None:
@@ -186,10 +233,34 @@ def test_evaluate_generated_formulas(source, task, given_values):
 # (c) specs: a LossSpec or a SpecError
 
 VALUES = st.one_of(
-    st.sampled_from(['""', '"x"', "0", "-1", "1e309", "inf", "nan", "true", "[]", "[[]]", "[[1.0, 2.0], [3.0]]",
-                     "[" * 50 + "]" * 50, '"""\nloss = y_pred\n"""', '"loss = mean(y_pred)"', "{}",
-                     '{ delta = 1e300 }', '{ output_index = 99999 }', '"categorical"', "99999999999999999999",
-                     "[1.0, true]", '"\\u0000"', '"\\u202e"', "'''a'''", "2024-01-01"]),
+    st.sampled_from(
+        [
+            '""',
+            '"x"',
+            "0",
+            "-1",
+            "1e309",
+            "inf",
+            "nan",
+            "true",
+            "[]",
+            "[[]]",
+            "[[1.0, 2.0], [3.0]]",
+            "[" * 50 + "]" * 50,
+            '"""\nloss = y_pred\n"""',
+            '"loss = mean(y_pred)"',
+            "{}",
+            "{ delta = 1e300 }",
+            "{ output_index = 99999 }",
+            '"categorical"',
+            "99999999999999999999",
+            "[1.0, true]",
+            '"\\u0000"',
+            '"\\u202e"',
+            "'''a'''",
+            "2024-01-01",
+        ]
+    ),
     st.integers().map(str),
     st.floats().map(lambda v: repr(v).replace("inf", "inf").replace("nan", "nan")),
     st.text(max_size=20).map(lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'),
@@ -216,7 +287,7 @@ def mutated_specs(draw):
         else:
             line = lines[index]
             cut = draw(st.integers(0, len(line)))
-            lines[index] = line[:cut] + draw(st.text(max_size=8)) + line[cut + draw(st.integers(0, 5)):]
+            lines[index] = line[:cut] + draw(st.text(max_size=8)) + line[cut + draw(st.integers(0, 5)) :]
     return path.stem, "\n".join(lines) + "\n"
 
 

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import shutil
 import tomllib
-from pathlib import Path
 
 import pytest
 
-from scaffold import cli as cli_module
-
-TEAM = Path(__file__).parent / "data" / "team"
-
-
-def run(*args: str) -> int:
-    return cli_module.main([*args])
+from tests.helpers import TEAM, run
 
 
 def test_both_targets_from_one_spec(tmp_path):
-    assert run("new", "--kind", "huber", "--delta", "2", "--target", "both", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new", "--kind", "huber", "--delta", "2", "--target", "both", "--no-input", "--no-test", "-o", str(tmp_path)
+        )
+        == 0
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["huber-loss"]
     assert sorted(p.name for p in (tmp_path / "huber-loss").iterdir()) == ["python", "r"]
     assert "delta=2.0" in (tmp_path / "huber-loss" / "python" / "huber_loss" / "huber.py").read_text()
@@ -27,8 +24,22 @@ def test_both_targets_from_one_spec(tmp_path):
 
 
 def test_both_targets_with_the_one_word_name_loss(tmp_path):
-    assert run("new", "--kind", "huber", "--name", "loss", "--target", "both", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--kind",
+            "huber",
+            "--name",
+            "loss",
+            "--target",
+            "both",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     assert (tmp_path / "loss" / "python" / "loss" / "custom.py").is_file() and (tmp_path / "loss" / "r" / "R").is_dir()
 
 
@@ -56,7 +67,7 @@ def test_update_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys, comm
     capsys.readouterr()
     assert run(command, "asym-mse-loss", "--no-test") == 0  # the record says where the catalog is
     out = capsys.readouterr().out
-    assert "the spec changed" in out and "-help = \"How much more" in out
+    assert "the spec changed" in out and '-help = "How much more' in out
     loss = (tmp_path / "asym-mse-loss" / "asym_mse_loss" / "asym_mse.py").read_text()
     assert "What a shortfall costs" in loss and "alpha=3.0" in loss
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lossgen-")] == []

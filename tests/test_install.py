@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import cli as cli_module
 from scaffold import render
-from scaffold import workspace as install
+from scaffold import workspace
 from scaffold.errors import UsageError
+from tests.helpers import run
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
 PAYLOAD = "{{ cycler.__init__.__globals__.os.system('touch $PWNED') }}"
@@ -44,10 +44,6 @@ def _tmpdir(tmp_path: Path) -> Path:
     path = tmp_path / "tmp"
     path.mkdir(exist_ok=True)
     return path
-
-
-def run(*args: str) -> int:
-    return cli_module.main(list(args))
 
 
 def new(output_dir: Path | str, *extra: str) -> int:
@@ -120,10 +116,10 @@ def test_tmpdir_with_template_syntax_falls_back_to_a_safe_one(tmp_path):
 
 
 def test_no_safe_tmpdir_is_one_line_exit_2(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(install.tempfile, "gettempdir", lambda: str(tmp_path / "{{ x }}"))
-    monkeypatch.setattr(install.os.path, "isdir", lambda p: "{" in str(p))
+    monkeypatch.setattr(workspace.tempfile, "gettempdir", lambda: str(tmp_path / "{{ x }}"))
+    monkeypatch.setattr(workspace.os.path, "isdir", lambda p: "{" in str(p))
     with pytest.raises(UsageError, match=r"no usable temporary directory: .*\{\{ x \}\} holds"):
-        install.safe_temp_base()
+        workspace.safe_temp_base()
 
 
 def test_a_template_under_a_path_with_braces_is_copied_first(tmp_path, monkeypatch, capsys):
@@ -455,7 +451,7 @@ def test_scratch_left_by_sigkill_is_removed_by_the_next_run_and_nothing_else(tmp
     mine.mkdir()
     alive = tmp / ".lossgen-staging-alive"
     alive.mkdir()
-    (alive / install.MARKER).write_text(f"{os.getpid()} {os.uname().nodename}\n")
+    (alive / workspace.MARKER).write_text(f"{os.getpid()} {os.uname().nodename}\n")
     assert new(tmp_path) == 0
     assert sorted(staging_left(tmp_path)) == [alive, mine]
 

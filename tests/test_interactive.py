@@ -30,9 +30,27 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
 
 def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    result = CliRunner().invoke(cli, ["new", "--kind", "binary_focal", "--gamma", "1", "--no-from-logits",
-                                      "--target", "python", "--name", "binary_focal", "--license", "MIT", "--no-test",
-                                      "-o", str(tmp_path)], input="0.5\nAda\n\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new",
+            "--kind",
+            "binary_focal",
+            "--gamma",
+            "1",
+            "--no-from-logits",
+            "--target",
+            "python",
+            "--name",
+            "binary_focal",
+            "--license",
+            "MIT",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        ],
+        input="0.5\nAda\n\n",
+    )
     assert result.exit_code == 0, result.output
     assert "gamma" not in result.output.split("Generated")[0].replace("--gamma", "")
     assert "alpha (" in result.output  # the one missing parameter
@@ -82,10 +100,31 @@ def test_kinds_are_numbered_by_task_and_a_taken_destination_is_reported_after_th
 
 def test_several_kinds_ask_for_each_kinds_missing_parameters_under_its_name(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    result = CliRunner().invoke(cli, ["new", "--kind", "huber", "--delta", "2", "--kind", "binary_focal",
-                                      "--gamma", "3", "--no-from-logits", "--target", "python", "--name", "team-losses",
-                                      "--license", "MIT", "--no-test", "-o", str(tmp_path)],
-                                input="0.5\nAda\n\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new",
+            "--kind",
+            "huber",
+            "--delta",
+            "2",
+            "--kind",
+            "binary_focal",
+            "--gamma",
+            "3",
+            "--no-from-logits",
+            "--target",
+            "python",
+            "--name",
+            "team-losses",
+            "--license",
+            "MIT",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        ],
+        input="0.5\nAda\n\n",
+    )
     assert result.exit_code == 0, result.output
     asked = result.output.split("Generated")[0]
     assert "Parameters of binary_focal (Binary focal cross-entropy):" in asked and "alpha (" in asked
@@ -96,7 +135,24 @@ def test_several_kinds_ask_for_each_kinds_missing_parameters_under_its_name(tmp_
 
 def test_all_in_a_terminal_takes_the_specs_defaults_without_asking(tmp_path, monkeypatch):
     monkeypatch.setattr(cli_module, "_interactive", lambda no_input: not no_input)
-    result = CliRunner().invoke(cli, ["new", "--all", "--task", "metric", "--target", "python", "--name", "metric",
-                                      "--license", "MIT", "--no-test", "-o", str(tmp_path)], input="Ada\n\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new",
+            "--all",
+            "--task",
+            "metric",
+            "--target",
+            "python",
+            "--name",
+            "metric",
+            "--license",
+            "MIT",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        ],
+        input="Ada\n\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Parameters of" not in result.output and "margin (" not in result.output

@@ -4,27 +4,14 @@ tests/test_e2e_library.py)."""
 
 from __future__ import annotations
 
-import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from scaffold import cli as cli_module
 from scaffold.errors import UsageError
 from scaffold.names import LossNames, Names, check_unique
-from tests.conftest import assert_usage_error
-
-TEAM = Path(__file__).parent / "data" / "team"
-GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
-
-
-def run(*args: str) -> int:
-    return cli_module.main(list(args))
-
-
-def git(project: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=project, check=True, capture_output=True, text=True).stdout
+from tests.helpers import TEAM, assert_usage_error, git, run
 
 
 def record_of(project: Path) -> dict:
@@ -39,19 +26,23 @@ def test_a_library_name_keeps_its_own_ending_and_each_loss_gets_names_of_its_own
     assert Names.derive("teamlosses") == Names("teamlosses", "teamlosses", "teamlosses")
     assert Names.derive("team-losses").package == "team_losses"
     assert Names.derive("huber").package == "huber_loss"  # one-loss projects are named as before
-    assert LossNames.derive("binary_focal") == LossNames("binary_focal", "BinaryFocalLoss", "binary_focal_loss",
-                                                         "binary_focal_loss")
+    assert LossNames.derive("binary_focal") == LossNames(
+        "binary_focal", "BinaryFocalLoss", "binary_focal_loss", "binary_focal_loss"
+    )
     assert LossNames.derive("loss").module == "custom"
 
 
-@pytest.mark.parametrize("names, fragment", [
-    (["huber", "huber"], "loss 'huber' is given twice"),
-    (["x", "x_loss_loss"], "would both be named 'x_loss'"),  # x's function is x_loss_loss's module
-    (["huber", "huber-loss"], "would both be named 'huber'"),
-    (["backend"], "module name 'backend', which the generated tests use"),
-    (["import"], "a Python or R keyword"),
-    (["repeat"], "a Python or R keyword"),
-])
+@pytest.mark.parametrize(
+    "names, fragment",
+    [
+        (["huber", "huber"], "loss 'huber' is given twice"),
+        (["x", "x_loss_loss"], "would both be named 'x_loss'"),  # x's function is x_loss_loss's module
+        (["huber", "huber-loss"], "would both be named 'huber'"),
+        (["backend"], "module name 'backend', which the generated tests use"),
+        (["import"], "a Python or R keyword"),
+        (["repeat"], "a Python or R keyword"),
+    ],
+)
 def test_names_two_losses_would_share_are_refused(names, fragment):
     with pytest.raises(UsageError, match=fragment):
         check_unique([(name, LossNames.derive(name)) for name in names])
@@ -62,8 +53,29 @@ def test_names_two_losses_would_share_are_refused(names, fragment):
 
 
 def test_each_kinds_options_follow_its_kind(tmp_path, capsys):
-    assert run("new", "--kind", "huber", "--delta", "2", "--kind", "binary_focal", "--gamma", "3", "--no-from-logits",
-               "--kind", "mse", "--name", "teamlosses", "--no-input", "--no-test", "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--kind",
+            "huber",
+            "--delta",
+            "2",
+            "--kind",
+            "binary_focal",
+            "--gamma",
+            "3",
+            "--no-from-logits",
+            "--kind",
+            "mse",
+            "--name",
+            "teamlosses",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     project = tmp_path / "teamlosses"
     losses = {loss["name"]: loss for loss in record_of(project)["losses"]}
     assert list(losses) == ["huber", "binary_focal", "mse"]
@@ -84,7 +96,9 @@ def test_each_kinds_options_follow_its_kind(tmp_path, capsys):
 
 def test_an_option_of_another_kind_names_the_kind_it_follows(isolated_cwd, capsys):
     code = run("new", "--kind", "huber", "--gamma", "3", "--kind", "binary_focal", "--no-input", "--no-test")
-    assert_usage_error(code, capsys.readouterr().err, "no such option --gamma for kind 'huber' (its parameters: --delta)")
+    assert_usage_error(
+        code, capsys.readouterr().err, "no such option --gamma for kind 'huber' (its parameters: --delta)"
+    )
     code = run("new", "--kind", "huber", "--kind", "binary_focal", "--gamma", "-1", "--no-input", "--no-test")
     assert_usage_error(code, capsys.readouterr().err, "--gamma")
     code = run("new", "--kind", "huber", "--kind", "huber", "--no-input", "--no-test")
@@ -102,8 +116,23 @@ def test_help_with_several_kinds_lists_each_kinds_parameters(capsys):
 
 
 def test_all_takes_every_spec_of_the_team_catalog(tmp_path, capsys):
-    assert run("new", "--catalog", str(TEAM), "--all", "--name", "teamlosses", "--target", "both", "--no-input",
-               "--no-test", "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--catalog",
+            str(TEAM),
+            "--all",
+            "--name",
+            "teamlosses",
+            "--target",
+            "both",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     for target in ("python", "r"):
         record = record_of(tmp_path / "teamlosses" / target)
         assert [loss["kind"] for loss in record["losses"]] == ["asym_mse", "topk_mse"]
@@ -118,24 +147,41 @@ def test_all_names_each_loss_after_its_kind_even_when_the_catalog_holds_one(tmp_
     catalog = tmp_path / "team"
     catalog.mkdir()
     (catalog / "asym_mse.toml").write_text((TEAM / "asym_mse.toml").read_text())
-    assert run("new", "--catalog", str(catalog), "--all", "--name", "teamlosses", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--catalog",
+            str(catalog),
+            "--all",
+            "--name",
+            "teamlosses",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     assert (tmp_path / "teamlosses" / "teamlosses" / "asym_mse.py").is_file()
     assert [loss["name"] for loss in record_of(tmp_path / "teamlosses")["losses"]] == ["asym_mse"]
 
 
 def test_all_with_a_task_takes_that_tasks_kinds(tmp_path):
-    assert run("new", "--all", "--task", "binary", "--name", "binary", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run("new", "--all", "--task", "binary", "--name", "binary", "--no-input", "--no-test", "-o", str(tmp_path)) == 0
+    )
     kinds = [loss["kind"] for loss in record_of(tmp_path / "binary-loss")["losses"]]
     assert "binary_crossentropy" in kinds and "binary_focal" in kinds and "huber" not in kinds
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--all", "--kind", "huber"], "--all and --kind exclude each other"),
-    (["--kind", "huber", "--task", "binary"], "--task goes with --all"),
-    (["--all", "--catalog", "empty"], "has no kind"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--all", "--kind", "huber"], "--all and --kind exclude each other"),
+        (["--kind", "huber", "--task", "binary"], "--task goes with --all"),
+        (["--all", "--catalog", "empty"], "has no kind"),
+    ],
+)
 def test_all_and_task_misuse_is_a_usage_error(isolated_cwd, capsys, args, fragment):
     (isolated_cwd / "empty").mkdir()
     code = run("new", *args, "--no-input", "--no-test")
@@ -150,8 +196,22 @@ def test_all_and_task_misuse_is_a_usage_error(isolated_cwd, capsys, args, fragme
 @pytest.fixture
 def library(tmp_path) -> Path:
     """A committed two-loss Python package with the owner's edits to its README and a loss module."""
-    assert run("new", "--kind", "huber", "--kind", "mse", "--name", "teamlosses", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--kind",
+            "huber",
+            "--kind",
+            "mse",
+            "--name",
+            "teamlosses",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     project = tmp_path / "teamlosses"
     git(project, "init", "-q")
     git(project, "add", "-A")
@@ -223,8 +283,10 @@ def test_update_changes_the_parameters_of_the_loss_named(library, capsys):
 @pytest.mark.parametrize("kinds", [["huber"], ["huber", "binary_focal", "mse"]], ids=["one", "three"])
 def test_readmes_have_one_blank_line_between_blocks(tmp_path, kinds):
     args = [a for kind in kinds for a in ("--kind", kind)]
-    assert run("new", *args, "--name", "teamlosses", "--target", "both", "--no-input", "--no-test",
-               "-o", str(tmp_path)) == 0
+    assert (
+        run("new", *args, "--name", "teamlosses", "--target", "both", "--no-input", "--no-test", "-o", str(tmp_path))
+        == 0
+    )
     for target in ("python", "r"):
         readme = (tmp_path / "teamlosses" / target / "README.md").read_text()
         assert "\n\n\n" not in readme, target
@@ -237,8 +299,22 @@ def test_add_from_another_catalog_still_finds_the_other_losses_specs(tmp_path, c
     for catalog, spec in ((first, "asym_mse.toml"), (second, "topk_mse.toml")):
         catalog.mkdir()
         (catalog / spec).write_text((TEAM / spec).read_text())
-    assert run("new", "--catalog", str(first), "--kind", "asym_mse", "--name", "team-losses", "--no-input",
-               "--no-test", "-o", str(tmp_path)) == 0
+    assert (
+        run(
+            "new",
+            "--catalog",
+            str(first),
+            "--kind",
+            "asym_mse",
+            "--name",
+            "team-losses",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path),
+        )
+        == 0
+    )
     project = tmp_path / "team-losses"
     assert run("add", str(project), "--catalog", str(second), "--kind", "topk_mse", "--no-test") == 0
     losses = record_of(project)["losses"]

@@ -23,30 +23,20 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from scaffold import api, cli as cli_module
+from scaffold import api
 from scaffold.confine import COMMIT_DIR
+from tests.helpers import TEAM, commit_all, git, run
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
-TEAM = Path(__file__).parent / "data" / "team"
-GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"]
-
-
-def run(*args: str) -> int:
-    return cli_module.main(list(args))
-
-
-def git(project: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=project, check=True, capture_output=True, text=True).stdout
 
 
 def committed(project: Path) -> Path:
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "generated")
+    commit_all(project)
     return project
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """The work tree's files (not .git's: git itself may touch its index; not through links)."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(root).parts}
 

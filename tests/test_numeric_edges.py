@@ -6,18 +6,16 @@ numpy errors as "internal error"), hung it, or was silently misread. No TensorFl
 
 from __future__ import annotations
 
-import scaffold.spec as spec_module
-
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import scaffold.spec as spec_module
 from scaffold import domains
 from scaffold.cli import main
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import SpecError
-from tests.conftest import assert_usage_error
 from scaffold.formula import (
     MAX_DEPTH,
     MAX_FORMULA_CHARS,
@@ -30,6 +28,7 @@ from scaffold.formula import (
 from scaffold.paths import builtin_losses_dir
 from scaffold.spec import Param, load_spec
 from scaffold.validate import validate_file
+from tests.helpers import assert_usage_error
 
 # A spec whose formula starts on line 6; `alpha` is a float parameter, `k` an int one.
 HEAD = 'name = "{name}"\ntitle = "T"\nsummary = "S."\ntask = "{task}"\nformula = """\n'
@@ -77,7 +76,12 @@ def run_main(capsys, *args: str) -> tuple[int, str]:
 
 COMPILE_CASES = [
     ("division-by-zero", "loss = mean(y_pred, axis=-1) + 1 / 0", 32, "`1 / 0` divides by zero"),
-    ("zero-to-negative-power", "loss = mean(y_pred, axis=-1) + 0 ** -1", 32, "`0 ** (-1)` raises 0 to a negative power"),
+    (
+        "zero-to-negative-power",
+        "loss = mean(y_pred, axis=-1) + 0 ** -1",
+        32,
+        "`0 ** (-1)` raises 0 to a negative power",
+    ),
     ("power-overflow", "loss = mean(y_pred, axis=-1) * 10.0 ** 400", 32, "`10 ** 400` overflows"),
     ("tower-does-not-hang", "loss = mean(y_pred, axis=-1) * 9 ** 9 ** 9", 32, "`9 ** (9 ** 9)` overflows"),
     ("negative-fractional-power", "loss = y_pred * (-8) ** 0.5", 17, "is not a real number"),
@@ -94,10 +98,18 @@ COMPILE_CASES = [
     ("take-index-too-large", "loss = take(y_pred, 99)", 21, "take() needs an integer index"),
     ("take-float-index", "loss = take(y_pred, alpha)", 21, "take() needs an integer index"),
     ("one-hot-negative-depth", "loss = sum(one_hot(y_true, -5), axis=-1)", 28, "one_hot() needs an integer depth"),
-    ("keepdims-on-softmax", "loss = sum(softmax(y_pred, keepdims=True), axis=-1)", 37,
-     "softmax() got keyword `keepdims` (allowed: axis=)"),
-    ("keepdims-on-log-softmax", "loss = sum(log_softmax(y_pred, keepdims=True), axis=-1)", 41,
-     "log_softmax() got keyword `keepdims` (allowed: axis=)"),
+    (
+        "keepdims-on-softmax",
+        "loss = sum(softmax(y_pred, keepdims=True), axis=-1)",
+        37,
+        "softmax() got keyword `keepdims` (allowed: axis=)",
+    ),
+    (
+        "keepdims-on-log-softmax",
+        "loss = sum(log_softmax(y_pred, keepdims=True), axis=-1)",
+        41,
+        "log_softmax() got keyword `keepdims` (allowed: axis=)",
+    ),
     ("keepdims-on-take", "loss = take(y_pred, 0, keepdims=True)", 33, "take() got keyword `keepdims` (allowed: axis=)"),
     ("scalar-loss-through-a-call", "loss = sqrt(alpha)", 1, "`loss` must be a tensor computed from y_true/y_pred"),
 ]
@@ -123,15 +135,26 @@ def test_constant_checks_follow_the_branch_a_scalar_conditional_takes():
 
 
 SIZE_CASES = [
-    ("300-term-sum", "loss = mean(" + " + ".join(["y_pred"] * 300) + ", axis=-1)", f"nested more than {MAX_DEPTH} levels"),
-    ("40-nested-calls", "loss = mean(" + "abs(" * 40 + "y_pred" + ")" * 40 + ")", f"nested more than {MAX_DEPTH} levels"),
+    (
+        "300-term-sum",
+        "loss = mean(" + " + ".join(["y_pred"] * 300) + ", axis=-1)",
+        f"nested more than {MAX_DEPTH} levels",
+    ),
+    (
+        "40-nested-calls",
+        "loss = mean(" + "abs(" * 40 + "y_pred" + ")" * 40 + ")",
+        f"nested more than {MAX_DEPTH} levels",
+    ),
     # Python's parser refuses these itself unless the recursion limit was raised (TensorFlow, JAX and
     # hypothesis raise it): then the depth check, which runs before any recursion of lossgen's, does.
     ("5000-unary-minus", "loss = y_pred * " + "-" * 5000 + "1", "nested"),
     ("4900-term-sum", "loss = y_pred + " + "1+" * 4900 + "1", "nested"),
     ("300-parentheses", "loss = " + "(" * 300 + "y_pred" + ")" * 300, "too many nested parentheses"),
-    ("too-many-statements", "".join(f"e{i} = y_pred\n" for i in range(MAX_STATEMENTS)) + "loss = e0",
-     f"the limit is {MAX_STATEMENTS}"),
+    (
+        "too-many-statements",
+        "".join(f"e{i} = y_pred\n" for i in range(MAX_STATEMENTS)) + "loss = e0",
+        f"the limit is {MAX_STATEMENTS}",
+    ),
     ("too-long", "loss = y_pred" + " " * MAX_FORMULA_CHARS, f"the limit is {MAX_FORMULA_CHARS}"),
 ]
 
@@ -178,14 +201,22 @@ def _depth(expr) -> int:
 # Shape-dependent problems: SpecErrors from the NumPy evaluator, at the failing node
 
 
-@pytest.mark.parametrize("formula, inputs, col, fragment", [
-    ("loss = mean(y_pred - y_true, axis=3)", ([[0.0, 1.0]], [[0.5, 1.0]]), 8, "axis 3 is out of bounds"),
-    ("loss = take(y_pred, 5)", ([[0.0, 1.0]], [[0.5, 1.0]]), 8, "index 5 is out of bounds"),
-    ("loss = mean(y_pred - one_hot(y_true, 7), axis=-1)", ([[0.0, 1.0]], [[0.5, 1.0]]), 13,
-     "shapes (1,2) (1,2,7) do not fit together"),
-    ("loss = y_pred * num_classes ** 400", ([[0.0, 1.0]], [[0.5, 1.0]]), 17, "for num_classes=2: beyond float32"),
-    ("loss = y_pred * num_classes ** 4000", ([[0.0, 1.0]], [[0.5, 1.0]]), 17, "overflows for num_classes=2"),
-], ids=["axis", "take-index", "broadcast", "num-classes-float32", "num-classes-overflow"])
+@pytest.mark.parametrize(
+    "formula, inputs, col, fragment",
+    [
+        ("loss = mean(y_pred - y_true, axis=3)", ([[0.0, 1.0]], [[0.5, 1.0]]), 8, "axis 3 is out of bounds"),
+        ("loss = take(y_pred, 5)", ([[0.0, 1.0]], [[0.5, 1.0]]), 8, "index 5 is out of bounds"),
+        (
+            "loss = mean(y_pred - one_hot(y_true, 7), axis=-1)",
+            ([[0.0, 1.0]], [[0.5, 1.0]]),
+            13,
+            "shapes (1,2) (1,2,7) do not fit together",
+        ),
+        ("loss = y_pred * num_classes ** 400", ([[0.0, 1.0]], [[0.5, 1.0]]), 17, "for num_classes=2: beyond float32"),
+        ("loss = y_pred * num_classes ** 4000", ([[0.0, 1.0]], [[0.5, 1.0]]), 17, "overflows for num_classes=2"),
+    ],
+    ids=["axis", "take-index", "broadcast", "num-classes-float32", "num-classes-overflow"],
+)
 def test_evaluator_raises_located_spec_errors(tmp_path, formula, inputs, col, fragment):
     spec = load_spec(write_spec(tmp_path, formula))
     with pytest.raises(SpecError) as info:
@@ -243,8 +274,18 @@ def test_builtins_still_validate():
 
 
 def test_huge_delta_is_exit_2_naming_delta(tmp_path, capsys):
-    code, err = run_main(capsys, "new", "--kind", "pseudo_huber", "--delta", "1e200", "--no-test", "--no-input",
-                         "--output-dir", str(tmp_path / "out"))
+    code, err = run_main(
+        capsys,
+        "new",
+        "--kind",
+        "pseudo_huber",
+        "--delta",
+        "1e200",
+        "--no-test",
+        "--no-input",
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
     assert_usage_error(code, err, "`delta`")
     assert "float32" in err and not (tmp_path / "out").exists()
 
@@ -254,12 +295,15 @@ def test_delta_squared_beyond_float32_is_exit_2(capsys):
     assert_usage_error(code, err, "`delta ** 2` is 1e+40 for delta=1e+20")
 
 
-@pytest.mark.parametrize("index, fragment", [
-    ("1000000000000000", "output_index must be an integer >= 0 of at most 15 digits"),
-    ("20000", "take() needs a whole-number index from 0 to 63"),
-    ("64", "take() needs a whole-number index from 0 to 63"),
-    ("1" * 5000, "characters long"),
-])
+@pytest.mark.parametrize(
+    "index, fragment",
+    [
+        ("1000000000000000", "output_index must be an integer >= 0 of at most 15 digits"),
+        ("20000", "take() needs a whole-number index from 0 to 63"),
+        ("64", "take() needs a whole-number index from 0 to 63"),
+        ("1" * 5000, "characters long"),
+    ],
+)
 def test_huge_output_index_is_exit_2(capsys, index, fragment):
     code, err = run_main(capsys, "show", "output_mse", "--output-index", index)
     assert_usage_error(code, err, fragment)
@@ -281,15 +325,18 @@ def test_width_ignores_int_parameters_that_are_not_indexes(tmp_path):
 WEIGHTS = Param("weights", "float_list", [1.0, 1.0], gt=0.0)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("1 2,5", "'1 2,5' is not valid for weights"),
-    ("1,,2", "an empty item between commas"),
-    (",1,2", "an empty item between commas"),
-    ("1_0,2", "is not valid for weights"),
-    ("١,2", "is not valid for weights"),
-    (",".join(["1"] * (MAX_WIDTH + 1)), f"at most {MAX_WIDTH}"),
-    ("1e39999,1", "must be finite"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("1 2,5", "'1 2,5' is not valid for weights"),
+        ("1,,2", "an empty item between commas"),
+        (",1,2", "an empty item between commas"),
+        ("1_0,2", "is not valid for weights"),
+        ("١,2", "is not valid for weights"),
+        (",".join(["1"] * (MAX_WIDTH + 1)), f"at most {MAX_WIDTH}"),
+        ("1e39999,1", "must be finite"),
+    ],
+)
 def test_float_list_items_are_one_number_each(text, fragment):
     with pytest.raises(ValueError) as info:
         WEIGHTS.parse(text)
@@ -327,13 +374,16 @@ def test_list_parameter_beyond_float32_is_refused_at_bind(tmp_path):
 # Example arrays (spec_module.example_problem, for _parse_examples)
 
 
-@pytest.mark.parametrize("y_true, y_pred, fragment", [
-    ([[0.0, 1.0], [1.0]], [[0.0, 1.0], [1.0, 0.0]], "ragged"),
-    ([[0.0] * (MAX_WIDTH + 1)], [[0.0] * (MAX_WIDTH + 1)], f"at most {MAX_WIDTH}"),
-    ([[0.0]] * (spec_module.MAX_EXAMPLE_SAMPLES + 1), [[0.0]] * 2, "samples"),
-    ([[[[[[0.0]]]]]], [[0.0]], "axes"),
-    ([[0.0, [1.0]]], [[0.0, 1.0]], "mixes numbers and lists"),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, fragment",
+    [
+        ([[0.0, 1.0], [1.0]], [[0.0, 1.0], [1.0, 0.0]], "ragged"),
+        ([[0.0] * (MAX_WIDTH + 1)], [[0.0] * (MAX_WIDTH + 1)], f"at most {MAX_WIDTH}"),
+        ([[0.0]] * (spec_module.MAX_EXAMPLE_SAMPLES + 1), [[0.0]] * 2, "samples"),
+        ([[[[[[0.0]]]]]], [[0.0]], "axes"),
+        ([[0.0, [1.0]]], [[0.0, 1.0]], "mixes numbers and lists"),
+    ],
+)
 def test_example_problem(y_true, y_pred, fragment):
     assert fragment in spec_module.example_problem(y_true, y_pred)
 

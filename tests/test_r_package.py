@@ -7,6 +7,7 @@ it, 1-based indexes, train.R's command line, and `git status` clean after the RE
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,19 +17,21 @@ import yaml
 
 from scaffold import PYTHON_REQUIRES
 from scaffold import cli as cli_module
+from tests.helpers import R_CHECK_ENV, commit_all, r_cmd_check
 
-GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
 R_ENV = {"RETICULATE_PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def generate(tmp_path: Path, kind: str = "huber", *extra: str, git: bool = False) -> Path:
-    assert cli_module.main(["new", "--kind", kind, "--target", "r", "--no-input", "--no-test",
-                            "-o", str(tmp_path), *extra]) == 0
+    assert (
+        cli_module.main(
+            ["new", "--kind", kind, "--target", "r", "--no-input", "--no-test", "-o", str(tmp_path), *extra]
+        )
+        == 0
+    )
     package = tmp_path / f"{kind.replace('_', '')}loss"
     if git:
-        subprocess.run([*GIT, "init", "-q"], cwd=package, check=True)
-        subprocess.run([*GIT, "add", "-A"], cwd=package, check=True)
-        subprocess.run([*GIT, "commit", "-qm", "generated"], cwd=package, check=True)
+        commit_all(package)
     return package
 
 
@@ -44,19 +47,21 @@ def description(package: Path) -> dict[str, str]:
 
 
 def rscript(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    import os
+    return subprocess.run(
+        ["Rscript", "-e", code], cwd=cwd, capture_output=True, text=True, env={**os.environ, **R_ENV, **env}
+    )
 
-    return subprocess.run(["Rscript", "-e", code], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **R_ENV, **env})
 
-
-@pytest.mark.parametrize(("spdx", "field", "stub"), [
-    ("Apache-2.0", "Apache License (>= 2)", False),
-    ("MIT", "MIT + file LICENSE", True),
-    ("BSD-3-Clause", "BSD_3_clause + file LICENSE", True),
-    ("GPL-3.0-or-later", "GPL (>= 3)", False),
-    ("MPL-2.0", "MPL-2.0", False),
-])
+@pytest.mark.parametrize(
+    ("spdx", "field", "stub"),
+    [
+        ("Apache-2.0", "Apache License (>= 2)", False),
+        ("MIT", "MIT + file LICENSE", True),
+        ("BSD-3-Clause", "BSD_3_clause + file LICENSE", True),
+        ("GPL-3.0-or-later", "GPL (>= 3)", False),
+        ("MPL-2.0", "MPL-2.0", False),
+    ],
+)
 def test_license_as_r_writes_it(tmp_path, spdx, field, stub):
     package = generate(tmp_path, "huber", "--license", spdx, "--author", "Ada Lovelace", "--email", "ada@example.org")
     assert description(package)["License"] == field
@@ -67,13 +72,20 @@ def test_license_as_r_writes_it(tmp_path, spdx, field, stub):
     assert (package / "LICENSE.md").read_text().strip()
 
 
-@pytest.mark.parametrize(("args", "authors"), [
-    (["--author", "Ada Lovelace", "--email", "ada@example.org"],
-     'person("Ada", "Lovelace", email = "ada@example.org", role = c("aut", "cre"))'),
-    (["--author", "Guido van Rossum", "--email", "guido@example.org"],
-     'person("Guido", "van Rossum", email = "guido@example.org", role = c("aut", "cre"))'),
-    (["--author", "Hypatia"], 'person("Hypatia", role = "aut")'),
-])
+@pytest.mark.parametrize(
+    ("args", "authors"),
+    [
+        (
+            ["--author", "Ada Lovelace", "--email", "ada@example.org"],
+            'person("Ada", "Lovelace", email = "ada@example.org", role = c("aut", "cre"))',
+        ),
+        (
+            ["--author", "Guido van Rossum", "--email", "guido@example.org"],
+            'person("Guido", "van Rossum", email = "guido@example.org", role = c("aut", "cre"))',
+        ),
+        (["--author", "Hypatia"], 'person("Hypatia", role = "aut")'),
+    ],
+)
 def test_authors_at_r(tmp_path, monkeypatch, args, authors):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")  # no e-mail from this machine's git config
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -121,14 +133,38 @@ def test_no_line_over_80_characters(tmp_path):
             assert not long, f"{path.relative_to(tmp_path)}: lines {long}"
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("kind", ["huber", "output_mse", "sparse_focal", "weighted_cce",
-                                  "sparse_categorical_crossentropy", "tversky"])
-def test_lintr_default_linters_find_nothing(tmp_path, r_available, kind):
-    package = generate(tmp_path, kind, git=True)
-    result = rscript('lints <- c(lintr::lint_package(), lintr::lint("train.R")); print(lints); '
-                     'quit(status = length(lints) > 0)', package)
+LINTED = ["huber", "output_mse", "sparse_focal", "weighted_cce", "sparse_categorical_crossentropy", "tversky"]
+
+
+@pytest.fixture(scope="module")
+def lints(tmp_path_factory, r_available) -> dict[str, str]:
+    """kind -> what lintr's default linters say about its package and train.R; one Rscript for all."""
+    root = tmp_path_factory.mktemp("lintr")
+    packages = {kind: generate(root, kind, git=True) for kind in LINTED}
+    script = (
+        "for (dir in commandArgs(trailingOnly = TRUE)) { setwd(dir); "
+        'lints <- c(lintr::lint_package(), lintr::lint("train.R")); '
+        'cat("LINTS", dir, length(lints), "\\n"); print(lints) }'
+    )
+    result = subprocess.run(
+        ["Rscript", "-e", script, *map(str, packages.values())],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **R_ENV},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    sections = {}
+    for section in result.stdout.split("LINTS ")[1:]:
+        directory, count = section.split("\n", 1)[0].split()
+        sections[directory] = (int(count), section)
+    return {kind: sections[str(package)] for kind, package in packages.items()}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", LINTED)
+def test_lintr_default_linters_find_nothing(kind, lints):
+    count, output = lints[kind]
+    assert count == 0, output
 
 
 @pytest.mark.e2e
@@ -145,8 +181,10 @@ def test_argument_errors_show_the_value_as_r_code(tmp_path, r_available):
     package = generate(tmp_path, "weighted_cce")
     result = rscript(
         'for (f in list.files("R", full.names = TRUE)) source(f)\n'
-        'for (value in list(c(1, 0, 5), "2", NA)) message(try(weighted_cce_loss(class_weights = value), silent = TRUE))',
-        package)
+        'for (value in list(c(1, 0, 5), "2", NA)) '
+        "message(try(weighted_cce_loss(class_weights = value), silent = TRUE))",
+        package,
+    )
     assert "`class_weights` must be a numeric vector of length >= 2, each value > 0, got c(1, 0, 5)" in result.stderr
     assert 'got "2"' in result.stderr and "got NA" in result.stderr
 
@@ -156,10 +194,9 @@ def test_train_r_command_line(tmp_path, r_available):
     package = generate(tmp_path)
 
     def train(*args: str) -> subprocess.CompletedProcess:
-        import os
-
-        return subprocess.run(["Rscript", "train.R", *args], cwd=package, capture_output=True, text=True,
-                              env={**os.environ, **R_ENV})
+        return subprocess.run(
+            ["Rscript", "train.R", *args], cwd=package, capture_output=True, text=True, env={**os.environ, **R_ENV}
+        )
 
     shown = train("--help")
     assert shown.returncode == 0 and "--plot FILE.png" in shown.stdout
@@ -175,29 +212,31 @@ def test_train_r_command_line(tmp_path, r_available):
 @pytest.mark.e2e
 def test_after_the_readmes_steps_git_sees_nothing_to_ignore(tmp_path, r_available):
     """R CMD build . and R CMD check in the package, train.R --plot, a saved model: all ignored."""
-    import os
-
     package = generate(tmp_path, "huber", "--author", "Ada Lovelace", "--email", "ada@example.org", git=True)
-    env = {**os.environ, **R_ENV, "_R_CHECK_CRAN_INCOMING_": "false", "_R_CHECK_CRAN_INCOMING_REMOTE_": "false",
-           "_R_CHECK_FUTURE_FILE_TIMESTAMPS_": "false", "_R_CHECK_FORCE_SUGGESTS_": "false"}
-    subprocess.run(["R", "CMD", "build", "."], cwd=package, env=env, check=True, capture_output=True)
-    # --no-tests --no-examples: tests/test_e2e_r.py runs the full check; here only its files matter
-    subprocess.run(["R", "CMD", "check", "--no-manual", "--no-tests", "--no-examples", "huberloss_0.1.0.tar.gz"],
-                   cwd=package, env=env, check=True, capture_output=True)
-    subprocess.run(["Rscript", "train.R", "--epochs", "2", "--plot", "loss.png"], cwd=package, env=env,
-                   capture_output=True)  # the loss may not fall in 2 epochs: status 1 is fine here
+    env = {**os.environ, **R_CHECK_ENV}
+    # the one R CMD check of a one-loss package (tests and examples included; a library's: test_e2e_library.py)
+    log = r_cmd_check(Path("."), package)
+    assert "checking tests" in log and "testthat.R" in log, log[-3000:]
+    subprocess.run(
+        ["Rscript", "train.R", "--epochs", "2", "--plot", "loss.png"], cwd=package, env=env, capture_output=True
+    )  # the loss may not fall in 2 epochs: status 1 is fine here
     (package / "model.keras").write_bytes(b"saved by the README's reload example")
     assert (package / "loss.png").is_file() and (package / "huberloss.Rcheck").is_dir()
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=package,
-                            capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert status.stdout == "", status.stdout
 
 
 def test_r_names_never_collide_with_keras3():
     """keras3 names losses and metrics loss_* and metric_*; lossgen's R functions end in _loss, a
     form none of keras3's exports (tests/data/keras3_exports.txt, from keras3's NAMESPACE) takes."""
-    from scaffold.paths import builtin_losses_dir
     from scaffold.names import LossNames
+    from scaffold.paths import builtin_losses_dir
 
     exports = set((Path(__file__).parent / "data" / "keras3_exports.txt").read_text().split())
     assert len(exports) > 60 and not any(name.endswith("_loss") for name in exports)

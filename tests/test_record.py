@@ -13,8 +13,8 @@ import pytest
 from scaffold import cli as cli_module
 from scaffold import record
 from scaffold.catalog import load_catalog
-from scaffold.library import Member
 from scaffold.errors import UsageError
+from scaffold.library import Member
 
 
 @pytest.fixture(autouse=True)
@@ -23,13 +23,15 @@ def _isolated(monkeypatch):
 
 
 def test_the_record_lists_every_written_file_with_its_hash_and_a_spec_copy(tmp_path):
-    assert cli_module.main(["new", "--kind", "huber", "--delta", "2", "--no-input", "--no-test",
-                            "-o", str(tmp_path)]) == 0
+    assert (
+        cli_module.main(["new", "--kind", "huber", "--delta", "2", "--no-input", "--no-test", "-o", str(tmp_path)]) == 0
+    )
     project = tmp_path / "huber-loss"
     text = (project / ".lossgen.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    on_disk = sorted(p.relative_to(project).as_posix() for p in project.rglob("*")
-                     if p.is_file() and p.name != ".lossgen.toml")
+    on_disk = sorted(
+        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file() and p.name != ".lossgen.toml"
+    )
     assert sorted(data["files"]) == on_disk
     for rel, digest in data["files"].items():
         assert hashlib.sha256((project / rel).read_bytes()).hexdigest() == digest
@@ -40,13 +42,32 @@ def test_the_record_lists_every_written_file_with_its_hash_and_a_spec_copy(tmp_p
     assert {k: data[k] for k in ("target", "name", "record_version")} == {
         "target": "python", "name": "huber", "record_version": 3}
     assert {k: loss[k] for k in ("kind", "name", "params", "given")} == {
-        "kind": "huber", "name": "huber", "params": {"delta": 2.0}, "given": ["delta"]}
+        "kind": "huber",
+        "name": "huber",
+        "params": {"delta": 2.0},
+        "given": ["delta"],
+    }
     assert text.splitlines()[2] == "#   lossgen new --kind huber --delta 2.0 --target python --name huber"
     assert record.read_record(project).files == data["files"]
 
 
-@pytest.mark.parametrize("arg", ["plain", "two words", "it's", "x{{ 7*7 }}", "$(id)", "tab\there", "new\nline",
-                                 "cr\rbell\x07", "del\x7f", "quote'and\\back\nslash", "ünï\u2028sep", ""])
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "plain",
+        "two words",
+        "it's",
+        "x{{ 7*7 }}",
+        "$(id)",
+        "tab\there",
+        "new\nline",
+        "cr\rbell\x07",
+        "del\x7f",
+        "quote'and\\back\nslash",
+        "ünï\u2028sep",
+        "",
+    ],
+)
 def test_shell_words_stay_one_line_and_mean_the_argument(arg):
     word = record.shell_word(arg)
     assert "\n" not in word and "\r" not in word and "\u2028" not in word
@@ -76,19 +97,22 @@ def write(tmp_path: Path, content: bytes | str) -> Path:
 GOOD = 'kind = "huber"\ntarget = "python"\nname = "huber"\n[params]\ndelta = 2.0\n'
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"\xff\xfe", "not UTF-8 text"),
-    ("kind = \n", "malformed TOML"),
-    ('kind = 1\ntarget = "python"\nname = "x"\n[params]\n', "`kind` is missing or malformed"),
-    ('kind = "huber"\ntarget = "python"\nname = "x"\nparams = 3\n', "`params` is missing or malformed"),
-    ('kind = "huber"\ntarget = "go"\nname = "x"\n[params]\n', "unknown target 'go'"),
-    ('spec_text = 3\n' + GOOD, "`spec_text` must be a string"),
-    (GOOD + "[files]\n'a.py' = 'abc'\n", "is not a sha256 hex digest"),
-    (GOOD + f"[files]\n'../a.py' = '{'0' * 64}'\n", "not a relative path inside the project"),
-    (GOOD + f"[files]\n'/etc/passwd' = '{'0' * 64}'\n", "not a relative path inside the project"),
-    (GOOD + f"[files]\n'a/./b' = '{'0' * 64}'\n", "not a relative path inside the project"),
-    ('files = 3\n' + GOOD, "`files` must be a table"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"\xff\xfe", "not UTF-8 text"),
+        ("kind = \n", "malformed TOML"),
+        ('kind = 1\ntarget = "python"\nname = "x"\n[params]\n', "`kind` is missing or malformed"),
+        ('kind = "huber"\ntarget = "python"\nname = "x"\nparams = 3\n', "`params` is missing or malformed"),
+        ('kind = "huber"\ntarget = "go"\nname = "x"\n[params]\n', "unknown target 'go'"),
+        ("spec_text = 3\n" + GOOD, "`spec_text` must be a string"),
+        (GOOD + "[files]\n'a.py' = 'abc'\n", "is not a sha256 hex digest"),
+        (GOOD + f"[files]\n'../a.py' = '{'0' * 64}'\n", "not a relative path inside the project"),
+        (GOOD + f"[files]\n'/etc/passwd' = '{'0' * 64}'\n", "not a relative path inside the project"),
+        (GOOD + f"[files]\n'a/./b' = '{'0' * 64}'\n", "not a relative path inside the project"),
+        ("files = 3\n" + GOOD, "`files` must be a table"),
+    ],
+)
 def test_a_malformed_record_is_a_usage_error_naming_it(tmp_path, content, message):
     path = write(tmp_path, content)
     with pytest.raises(UsageError) as error:

@@ -101,63 +101,159 @@ SPEC_CASES = [
     ("missing-formula", {7: None, 8: None, 9: None, 10: None}, 1, 1, "missing required key `formula`"),
     ("empty-title", {3: 'title = "  "'}, 3, 1, "`title` must be a non-empty string"),
     ("name-not-a-string", {2: "name = 3"}, 2, 1, "`name` must be a non-empty string"),
-    ("bad-name", {2: 'name = "Probe-1"'}, 2, 1,
-     "name 'Probe-1' must be lowercase letters, digits and underscores, starting with a letter"),
+    (
+        "bad-name",
+        {2: 'name = "Probe-1"'},
+        2,
+        1,
+        "name 'Probe-1' must be lowercase letters, digits and underscores, starting with a letter",
+    ),
     ("name-not-file", {2: '  name = "other"'}, 2, 3, "name 'other' must match the file name (probe.toml)"),
     ("unknown-task", {5: 'task = "ranking"'}, 5, 1, "unknown task 'ranking' (allowed: regression, positive_regression"),
     ("multi-line-summary", {4: 'summary = "A\\nB"'}, 4, 1, "`summary` must be one line"),
-    ("param-type-str", {13: 'type = "str"'}, 13, 1,
-     "parameter `delta`: type must be one of float, int, bool, float_list, choice, got 'str'"),
+    (
+        "param-type-str",
+        {13: 'type = "str"'},
+        13,
+        1,
+        "parameter `delta`: type must be one of float, int, bool, float_list, choice, got 'str'",
+    ),
     ("default-out-of-range", {14: "default = -1.0"}, 14, 1, "bad default: delta must be a number > 0, got -1"),
     ("default-wrong-type", {14: 'default = "one"'}, 14, 1, "bad default: delta must be a number > 0, got 'one'"),
     ("default-nan", {14: "default = nan"}, 14, 1, "bad default: delta must be finite (a number > 0), got nan"),
     ("default-inf", {14: "default = inf"}, 14, 1, "bad default: delta must be finite (a number > 0), got inf"),
     ("default-missing", {14: None}, 13, 1, "parameter `delta` needs a `default`"),
     ("unknown-param-key", {16: 'helps = "Scale."'}, 16, 1, "unknown key `helps` in [params.delta]"),
-    ("bounds-on-bool", {11: '[params.flag]\ntype = "bool"\ndefault = false\ngt = 0\n'}, 14, 1,
-     "parameter `flag`: `gt` must be a number and needs a numeric type"),
-    ("choice-without-choices", {11: '[params.mode]\ntype = "choice"\ndefault = "a"\n'}, 12, 1,
-     "parameter `mode`: a choice needs `choices`, a list of strings"),
-    ("choice-empty-choices", {11: '[params.mode]\ntype = "choice"\ndefault = "a"\nchoices = []\n'}, 14, 1,
-     "parameter `mode`: a choice needs `choices`, a list of strings"),
-    ("choices-on-float", {16: 'choices = ["a"]'}, 16, 1, "`choices` is only for type = \"choice\""),
+    (
+        "bounds-on-bool",
+        {11: '[params.flag]\ntype = "bool"\ndefault = false\ngt = 0\n'},
+        14,
+        1,
+        "parameter `flag`: `gt` must be a number and needs a numeric type",
+    ),
+    (
+        "choice-without-choices",
+        {11: '[params.mode]\ntype = "choice"\ndefault = "a"\n'},
+        12,
+        1,
+        "parameter `mode`: a choice needs `choices`, a list of strings",
+    ),
+    (
+        "choice-empty-choices",
+        {11: '[params.mode]\ntype = "choice"\ndefault = "a"\nchoices = []\n'},
+        14,
+        1,
+        "parameter `mode`: a choice needs `choices`, a list of strings",
+    ),
+    ("choices-on-float", {16: 'choices = ["a"]'}, 16, 1, '`choices` is only for type = "choice"'),
     ("reserved-param-name", {12: "[params.y_pred]"}, 13, 1, "parameter name `y_pred` is not allowed"),
-    ("reference-not-keras", {6: 'reference = "Huber(delta=delta)"'}, 6, 1,
-     "`reference` must look like keras.losses.Name(keyword=parameter_or_constant, ...) "
-     "(a keras.losses class, keyword arguments only)"),
-    ("reference-other-module", {6: 'reference = "keras.metrics.Huber(delta=delta)"'}, 6, 1,
-     "(a keras.losses class, keyword arguments only)"),
-    ("reference-positional", {6: 'reference = "keras.losses.Huber(1.0)"'}, 6, 1,
-     "(a keras.losses class, keyword arguments only)"),
-    ("reference-attribute-call-kwarg", {6: "reference = \"keras.losses.Huber(delta=os.system('x'))\""}, 6, 1,
-     "reference argument `delta` must be a parameter name or a constant"),
-    ("reference-attribute-kwarg", {6: 'reference = "keras.losses.Huber(delta=delta.real)"'}, 6, 1,
-     "reference argument `delta` must be a parameter name or a constant"),
-    ("reference-star-kwargs", {6: 'reference = "keras.losses.Huber(**options)"'}, 6, 1,
-     "`reference` must look like keras.losses.Name("),
-    ("reference-syntax", {6: 'reference = "keras.losses.Huber(delta="'}, 6, 1,
-     "`reference` must look like keras.losses.Name("),
-    ("example-loss-length", {22: "loss = [1.0]"}, 22, 1,
-     "example 1: y_true, y_pred and loss need one entry per sample (2, 2, 1)"),
-    ("example-y-true-length", {25: "y_true = [[0.0], [1.0]]"}, 27, 1,
-     "example 2: y_true, y_pred and loss need one entry per sample (2, 1, 1)"),
-    ("example-unknown-param", {19: "params = { gamma = 1.0 }"}, 19, 1,
-     "example 1: unknown parameter `gamma` (valid: delta)"),
-    ("example-param-out-of-range", {19: "params = { delta = -2.0 }"}, 19, 1,
-     "example 1: delta must be a number > 0, got -2"),
-    ("example-param-wrong-type", {19: 'params = { delta = "big" }'}, 19, 1,
-     "example 1: delta must be a number > 0, got 'big'"),
+    (
+        "reference-not-keras",
+        {6: 'reference = "Huber(delta=delta)"'},
+        6,
+        1,
+        (
+            "`reference` must look like keras.losses.Name(keyword=parameter_or_constant, ...) "
+            "(a keras.losses class, keyword arguments only)"
+        ),
+    ),
+    (
+        "reference-other-module",
+        {6: 'reference = "keras.metrics.Huber(delta=delta)"'},
+        6,
+        1,
+        "(a keras.losses class, keyword arguments only)",
+    ),
+    (
+        "reference-positional",
+        {6: 'reference = "keras.losses.Huber(1.0)"'},
+        6,
+        1,
+        "(a keras.losses class, keyword arguments only)",
+    ),
+    (
+        "reference-attribute-call-kwarg",
+        {6: "reference = \"keras.losses.Huber(delta=os.system('x'))\""},
+        6,
+        1,
+        "reference argument `delta` must be a parameter name or a constant",
+    ),
+    (
+        "reference-attribute-kwarg",
+        {6: 'reference = "keras.losses.Huber(delta=delta.real)"'},
+        6,
+        1,
+        "reference argument `delta` must be a parameter name or a constant",
+    ),
+    (
+        "reference-star-kwargs",
+        {6: 'reference = "keras.losses.Huber(**options)"'},
+        6,
+        1,
+        "`reference` must look like keras.losses.Name(",
+    ),
+    (
+        "reference-syntax",
+        {6: 'reference = "keras.losses.Huber(delta="'},
+        6,
+        1,
+        "`reference` must look like keras.losses.Name(",
+    ),
+    (
+        "example-loss-length",
+        {22: "loss = [1.0]"},
+        22,
+        1,
+        "example 1: y_true, y_pred and loss need one entry per sample (2, 2, 1)",
+    ),
+    (
+        "example-y-true-length",
+        {25: "y_true = [[0.0], [1.0]]"},
+        27,
+        1,
+        "example 2: y_true, y_pred and loss need one entry per sample (2, 1, 1)",
+    ),
+    (
+        "example-unknown-param",
+        {19: "params = { gamma = 1.0 }"},
+        19,
+        1,
+        "example 1: unknown parameter `gamma` (valid: delta)",
+    ),
+    (
+        "example-param-out-of-range",
+        {19: "params = { delta = -2.0 }"},
+        19,
+        1,
+        "example 1: delta must be a number > 0, got -2",
+    ),
+    (
+        "example-param-wrong-type",
+        {19: 'params = { delta = "big" }'},
+        19,
+        1,
+        "example 1: delta must be a number > 0, got 'big'",
+    ),
     ("example-missing-loss", {27: None}, 25, 1, "example 2: missing `loss`"),
-    ("example-non-numeric", {26: 'y_pred = [["x"]]'}, 26, 1,
-     "example 2: `y_pred` must be a non-empty (nested) list of numbers"),
+    (
+        "example-non-numeric",
+        {26: 'y_pred = [["x"]]'},
+        26,
+        1,
+        "example 2: `y_pred` must be a non-empty (nested) list of numbers",
+    ),
     # Missing examples: reported at 1:1 like the other missing required keys.
-    ("missing-examples", {n: None for n in range(17, 28)}, 1, 1,
-     "at least one [[examples]] entry with hand-computed values is required"),
+    (
+        "missing-examples",
+        {n: None for n in range(17, 28)},
+        1,
+        1,
+        "at least one [[examples]] entry with hand-computed values is required",
+    ),
 ]
 
 
-@pytest.mark.parametrize("changes, line, col, fragment", [c[1:] for c in SPEC_CASES],
-                         ids=[c[0] for c in SPEC_CASES])
+@pytest.mark.parametrize("changes, line, col, fragment", [c[1:] for c in SPEC_CASES], ids=[c[0] for c in SPEC_CASES])
 def test_bad_spec_is_one_located_line(tmp_path, changes, line, col, fragment):
     path = write(tmp_path, changes)
     with pytest.raises(SpecError) as info:
@@ -198,16 +294,19 @@ def test_float_parse(text, value):
     assert parsed == value and type(parsed) is float
 
 
-@pytest.mark.parametrize("text, message", [
-    ("nan", "delta must be finite (a number > 0), got nan"),
-    ("NaN", "delta must be finite (a number > 0), got nan"),
-    ("inf", "delta must be finite (a number > 0), got inf"),
-    ("-inf", "delta must be finite (a number > 0), got -inf"),
-    ("abc", "'abc' is not valid for delta: expected a number > 0"),
-    ("", "'' is not valid for delta: expected a number > 0"),
-    ("0", "delta must be a number > 0, got 0"),
-    ("-1.5", "delta must be a number > 0, got -1.5"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("nan", "delta must be finite (a number > 0), got nan"),
+        ("NaN", "delta must be finite (a number > 0), got nan"),
+        ("inf", "delta must be finite (a number > 0), got inf"),
+        ("-inf", "delta must be finite (a number > 0), got -inf"),
+        ("abc", "'abc' is not valid for delta: expected a number > 0"),
+        ("", "'' is not valid for delta: expected a number > 0"),
+        ("0", "delta must be a number > 0, got 0"),
+        ("-1.5", "delta must be a number > 0, got -1.5"),
+    ],
+)
 def test_float_parse_rejects(text, message):
     with pytest.raises(ValueError) as info:
         DELTA.parse(text)
@@ -220,11 +319,14 @@ def test_float_check_accepts_int_and_rejects_bool():
         ALPHA.check(True)
 
 
-@pytest.mark.parametrize("value, message", [
-    (1.5, "alpha must be a number >= 0 and <= 1, got 1.5"),
-    (-0.1, "alpha must be a number >= 0 and <= 1, got -0.1"),
-    (float("nan"), "alpha must be finite (a number >= 0 and <= 1), got nan"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (1.5, "alpha must be a number >= 0 and <= 1, got 1.5"),
+        (-0.1, "alpha must be a number >= 0 and <= 1, got -0.1"),
+        (float("nan"), "alpha must be finite (a number >= 0 and <= 1), got nan"),
+    ],
+)
 def test_bounds_messages_say_what_is_allowed(value, message):
     with pytest.raises(ValueError) as info:
         ALPHA.check(value)
@@ -240,53 +342,76 @@ def test_bounds_edges():
         COUNT.check(0)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: COUNT.parse("1.5"), "'1.5' is not valid for count: expected an integer >= 1 and < 10"),
-    (lambda: COUNT.parse("two"), "'two' is not valid for count: expected an integer >= 1 and < 10"),
-    (lambda: COUNT.check(1.5), "count must be an integer >= 1 and < 10, got 1.5"),
-    (lambda: COUNT.check(2.0), "count must be an integer >= 1 and < 10, got 2.0"),
-    (lambda: COUNT.check(True), "count must be an integer >= 1 and < 10, got True"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: COUNT.parse("1.5"), "'1.5' is not valid for count: expected an integer >= 1 and < 10"),
+        (lambda: COUNT.parse("two"), "'two' is not valid for count: expected an integer >= 1 and < 10"),
+        (lambda: COUNT.check(1.5), "count must be an integer >= 1 and < 10, got 1.5"),
+        (lambda: COUNT.check(2.0), "count must be an integer >= 1 and < 10, got 2.0"),
+        (lambda: COUNT.check(True), "count must be an integer >= 1 and < 10, got True"),
+    ],
+)
 def test_int_rejects_non_integers(call, message):
     with pytest.raises(ValueError) as info:
         call()
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize("text, value", [
-    ("true", True), ("True", True), ("YES", True), ("1", True),
-    ("false", False), ("No", False), ("0", False),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("true", True),
+        ("True", True),
+        ("YES", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+    ],
+)
 def test_bool_words(text, value):
     assert FLAG.parse(text) is value
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: FLAG.parse("maybe"), "'maybe' is not valid for flag: expected true or false"),
-    (lambda: FLAG.check(1), "flag must be true or false, got 1"),
-    (lambda: FLAG.check("true"), "flag must be true or false, got 'true'"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: FLAG.parse("maybe"), "'maybe' is not valid for flag: expected true or false"),
+        (lambda: FLAG.check(1), "flag must be true or false, got 1"),
+        (lambda: FLAG.check("true"), "flag must be true or false, got 'true'"),
+    ],
+)
 def test_bool_rejects(call, message):
     with pytest.raises(ValueError) as info:
         call()
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize("text, value", [
-    ("1,2,5", [1.0, 2.0, 5.0]), ("1, 2.5", [1.0, 2.5]), ("[0.5,4]", [0.5, 4.0]), ("1,2,", [1.0, 2.0]),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1,2,5", [1.0, 2.0, 5.0]),
+        ("1, 2.5", [1.0, 2.5]),
+        ("[0.5,4]", [0.5, 4.0]),
+        ("1,2,", [1.0, 2.0]),
+    ],
+)
 def test_float_list_parse(text, value):
     parsed = WEIGHTS.parse(text)
     assert parsed == value and all(type(v) is float for v in parsed)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1,x", "'1,x' is not valid for weights: expected comma-separated numbers each > 0"),
-    ("3", "weights needs at least 2 value(s), got 1"),
-    ("1,0", "weights must be comma-separated numbers each > 0, got 0"),
-    ("1,nan", "weights must be finite (comma-separated numbers each > 0), got nan"),
-    ("1,inf", "weights must be finite (comma-separated numbers each > 0), got inf"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,x", "'1,x' is not valid for weights: expected comma-separated numbers each > 0"),
+        ("3", "weights needs at least 2 value(s), got 1"),
+        ("1,0", "weights must be comma-separated numbers each > 0, got 0"),
+        ("1,nan", "weights must be finite (comma-separated numbers each > 0), got nan"),
+        ("1,inf", "weights must be finite (comma-separated numbers each > 0), got inf"),
+    ],
+)
 def test_float_list_rejects(text, message):
     with pytest.raises(ValueError) as info:
         WEIGHTS.parse(text)
@@ -362,8 +487,9 @@ def test_builtin_formula_matches_its_examples(builtins, name):
     for number, example in enumerate(spec.examples, start=1):
         got = numpy_emit.evaluate(spec, example.y_true, example.y_pred, example.params)
         assert got.shape == (len(example.loss),), f"{name} example {number}"
-        np.testing.assert_allclose(got, example.loss, rtol=1e-6, atol=0,
-                                   err_msg=f"{spec.path}:{example.line}: example {number}")
+        np.testing.assert_allclose(
+            got, example.loss, rtol=1e-6, atol=0, err_msg=f"{spec.path}:{example.line}: example {number}"
+        )
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -398,7 +524,7 @@ def test_builtin_r_body(builtins, name):
     assert not re.search(r"axis = -?\d+(?![\dL])", code)
     if spec.formula is None:
         return
-    assert "<-" in code and not re.search(r"^\w+ = ", code, re.M)  # R assignments, not Python ones
+    assert "<-" in code and not re.search(r"^\w+ = ", code, re.MULTILINE)  # R assignments, not Python ones
     # reticulate does not overload R arithmetic on tensors: no infix operator next to a tensor name
     for tensor in sorted(_tensor_names(spec)):
         t = re.escape(tensor)

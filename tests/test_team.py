@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,8 @@ from scaffold import cli as cli_module
 from scaffold.catalog import load_catalog
 from scaffold.cli import cli
 from scaffold.errors import SpecError
+from tests.helpers import TEAM, make_entry_point
 
-TEAM = Path(__file__).parent / "data" / "team"
 ASYM = (TEAM / "asym_mse.toml").read_text()
 
 
@@ -27,18 +26,6 @@ def catalog_dir(root: Path, title: str, name: str = "asym_mse", extra: str = "")
     text = text.replace('name = "asym_mse"', f'name = "{name}"\n{extra}')
     (root / f"{name}.toml").write_text(text)
     return root
-
-
-def make_entry_point(site: Path, catalog: Path) -> None:
-    """An installed distribution, laid out as pip leaves it, exposing `lossgen.catalogs`."""
-    name = f"teamlosses_{uuid.uuid4().hex[:8]}"  # unique: an imported module outlives its sys.path entry
-    package = site / name
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(f"CATALOG = {str(catalog)!r}\n")
-    info = site / f"{name}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[lossgen.catalogs]\nteam = {name}:CATALOG\n")
 
 
 @pytest.fixture
@@ -131,10 +118,18 @@ MALFORMED = [
     ("undefined name", 'formula = "loss = square(y_pred - y_ture)"', ":5:35:", "undefined name `y_ture`"),
     ("no loss statement", 'formula = "error = y_pred - y_true"', ":5:12:", "`loss = ...` statement"),
     ("dunder name", 'formula = "loss = __import__(y_pred)"', ":5:19:", "unknown function `__import__`"),
-    ("wrong parameter type", 'formula = "loss = y_pred"\n[params.k]\ntype = "str"\ndefault = 1',
-     ":7:1:", "type must be one of"),
-    ("bad default", 'formula = "loss = y_pred"\n[params.k]\ntype = "float"\ndefault = -1.0\ngt = 0.0',
-     ":8:1:", "bad default"),
+    (
+        "wrong parameter type",
+        'formula = "loss = y_pred"\n[params.k]\ntype = "str"\ndefault = 1',
+        ":7:1:",
+        "type must be one of",
+    ),
+    (
+        "bad default",
+        'formula = "loss = y_pred"\n[params.k]\ntype = "float"\ndefault = -1.0\ngt = 0.0',
+        ":8:1:",
+        "bad default",
+    ),
     ("TOML syntax error", 'formula = "loss = y_pred"\nbroken = = 1', ":6:", "TOML syntax error"),
 ]
 
@@ -157,8 +152,12 @@ def test_validate_reports_malformed_specs_with_location(tmp_path, case, body, wh
 
 
 def test_validate_reports_a_failing_example_at_its_line(tmp_path):
-    path = write(tmp_path, "wrong", 'formula = "loss = mean(square(y_pred - y_true), axis=-1)"',
-                 EXAMPLE.replace("loss = [4.0]", "loss = [5.0]"))
+    path = write(
+        tmp_path,
+        "wrong",
+        'formula = "loss = mean(square(y_pred - y_true), axis=-1)"',
+        EXAMPLE.replace("loss = [4.0]", "loss = [5.0]"),
+    )
     result = CliRunner().invoke(cli, ["validate", "--quick", str(path)])
     assert result.exit_code == 1
     assert f"{path}:7: example does not hold (NumPy): expected [5.0], got [4.0]" in result.output
@@ -166,7 +165,8 @@ def test_validate_reports_a_failing_example_at_its_line(tmp_path):
 
 def test_validate_reports_an_unstable_formula(tmp_path):
     path = tmp_path / "naive_bce.toml"
-    path.write_text(textwrap.dedent('''\
+    path.write_text(
+        textwrap.dedent('''\
         name = "naive_bce"
         title = "T"
         summary = "S"
@@ -179,7 +179,8 @@ def test_validate_reports_an_unstable_formula(tmp_path):
         y_true = [[1.0]]
         y_pred = [[0.5]]
         loss = [0.6931471805599453]
-        '''))
+        ''')
+    )
     result = CliRunner().invoke(cli, ["validate", "--quick", str(path)])
     assert result.exit_code == 1
     assert f"{path}:6: unstable: non-finite loss" in result.output
@@ -198,8 +199,11 @@ def test_validate_missing_path_is_a_usage_error(tmp_path):
 
 # --- spec starter ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("task", ["regression", "positive_regression", "binary", "categorical",
-                                  "sparse_categorical", "multi_output", "metric"])
+
+@pytest.mark.parametrize(
+    "task",
+    ["regression", "positive_regression", "binary", "categorical", "sparse_categorical", "multi_output", "metric"],
+)
 def test_starter_spec_validates_as_written(tmp_path, task):
     result = CliRunner().invoke(cli, ["spec", "team_loss", "--task", task, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -222,8 +226,13 @@ HOSTILE = [
     ("attribute", 'formula = "loss = y_pred.__class__"'),
     ("dunder call", """formula = "loss = __import__('os').system('touch PWNED')\""""),
     ("builtin escape", 'formula = "loss = open(y_pred)"'),
-    ("reference code", 'formula = "loss = y_pred"\n'
-                       """reference = "__import__('os').system('touch PWNED')\""""),
+    (
+        "reference code",
+        (
+            'formula = "loss = y_pred"\n'
+            """reference = "__import__('os').system('touch PWNED')\""""
+        ),
+    ),
     ("reference attribute", 'formula = "loss = y_pred"\nreference = "keras.losses.Huber(delta=os.environ)"'),
 ]
 
@@ -244,12 +253,16 @@ def test_hostile_specs_are_rejected_and_never_run(tmp_path, monkeypatch, case, b
 def test_hand_written_code_is_copied_not_run_at_generation(tmp_path, monkeypatch):
     team, out = tmp_path / "team", tmp_path / "out"
     team.mkdir()
-    text = (TEAM / "topk_mse.toml").read_text().replace(
-        "squared = ops.square(y_pred - y_true)", 'open("PWNED", "w")\nsquared = ops.square(y_pred - y_true)')
+    text = (
+        (TEAM / "topk_mse.toml")
+        .read_text()
+        .replace("squared = ops.square(y_pred - y_true)", 'open("PWNED", "w")\nsquared = ops.square(y_pred - y_true)')
+    )
     (team / "topk_mse.toml").write_text(text)
     monkeypatch.chdir(tmp_path)
-    code = cli_module.main(["new", "--catalog", str(team), "--kind", "topk_mse", "--no-input", "--no-test",
-                            "-o", str(out)])
+    code = cli_module.main(
+        ["new", "--catalog", str(team), "--kind", "topk_mse", "--no-input", "--no-test", "-o", str(out)]
+    )
     assert code == 0
     assert 'open("PWNED", "w")' in (out / "topk-mse-loss" / "topk_mse_loss" / "topk_mse.py").read_text()
     assert not (tmp_path / "PWNED").exists()

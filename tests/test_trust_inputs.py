@@ -12,9 +12,8 @@ import pytest
 from scaffold import cli as cli_module
 from scaffold.catalog import load_catalog
 from scaffold.errors import SpecError
-from tests.conftest import assert_usage_error
+from tests.helpers import TEAM, assert_usage_error
 
-TEAM = Path(__file__).parent / "data" / "team"
 ASYM = (TEAM / "asym_mse.toml").read_text()
 
 

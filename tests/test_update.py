@@ -19,22 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import cli as cli_module
-
-TEAM = Path(__file__).parent / "data" / "team"
-GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
-
-
-def run(*args: str) -> int:
-    return cli_module.main(list(args))
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def git(project: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=project, check=True, capture_output=True, text=True).stdout
+from tests.helpers import TEAM, git, run, snapshot
 
 
 def change_default(team: Path) -> None:

@@ -17,6 +17,7 @@ def load_train_script():
     return module
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("loss", [{% for loss in losses %}"{{ loss.module }}"{{ ", " if not loop.last }}{% endfor %}])
 def test_loss_falls_on_a_quick_run(loss):
     losses = load_train_script().train(loss, epochs=4, seed=0)

@@ -1,5 +1,9 @@
 {%- set loss = cookiecutter._loss -%}
-"""Keras integration: sample weights, reductions, parameter validation, config and .keras round trips."""
+"""Keras integration: sample weights, reductions, parameter validation, config and .keras round trips.
+
+The tests marked `integration` exercise Keras around the loss (weights, reductions, fit, save and
+reload, mixed precision); `pytest -m "not integration"` leaves them out for a quick check of the formula.
+"""
 
 import keras
 import numpy as np
@@ -14,18 +18,21 @@ def per_sample():
     return np.asarray({{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED))
 
 
+@pytest.mark.integration
 def test_zero_sample_weight_gives_zero():
     loss = {{ cookiecutter.class_name }}(**PARAMS)
     weights = np.zeros(len(RANDOM_Y_PRED))
     assert float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, sample_weight=weights)) == 0.0
 
 
+@pytest.mark.integration
 def test_scalar_sample_weight_scales():
     loss = {{ cookiecutter.class_name }}(**PARAMS)
     plain = float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED))
     np.testing.assert_allclose(float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, sample_weight=2.5)), 2.5 * plain, rtol=1e-5)
 
 
+@pytest.mark.integration
 def test_per_sample_weights_weight_each_sample():
     weights = np.linspace(0.0, 2.0, len(RANDOM_Y_PRED))
     loss = {{ cookiecutter.class_name }}(**PARAMS, reduction="sum")
@@ -34,6 +41,7 @@ def test_per_sample_weights_weight_each_sample():
     )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "reduction, reduce",
     [("sum", np.sum), ("sum_over_batch_size", np.mean), ("mean", np.mean), (None, lambda values: values)],
@@ -62,6 +70,7 @@ def test_config_round_trip():
     assert revived.get_config() == config
 
 
+@pytest.mark.integration
 def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     inputs = np.random.default_rng(0).normal(size=(len(RANDOM_Y_PRED), 4))
     model = keras.Sequential(
@@ -82,6 +91,7 @@ def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_model_compiled_with_the_function_reloads(tmp_path):
     inputs = np.random.default_rng(2).normal(size=(len(RANDOM_Y_PRED), 4))
     model = keras.Sequential(
@@ -100,6 +110,7 @@ def test_model_compiled_with_the_function_reloads(tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_trains_on_float16_outputs():
     # Under mixed precision the model hands the loss float16 predictions; the loss computes in float32.
     inputs = np.random.default_rng(1).normal(size=(len(RANDOM_Y_PRED), 4))
