@@ -33,11 +33,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "scaffold.cli", "new", "--kind", args.kind, "--no-test", "--no-input",
-                        "--name", "bench", "-o", str(out)], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scaffold.cli",
+                "new",
+                "--kind",
+                args.kind,
+                "--no-test",
+                "--no-input",
+                "--name",
+                "bench",
+                "-o",
+                str(out),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(out / "bench-loss")])
-        command = [sys.executable, "-m", "scaffold.cli", "audit", "bench_loss:BenchLoss", "--task", args.task,
-                   "--backend", args.backend, "--json", str(out / "report.json")]
+        command = [
+            sys.executable,
+            "-m",
+            "scaffold.cli",
+            "audit",
+            "bench_loss:BenchLoss",
+            "--task",
+            args.task,
+            "--backend",
+            args.backend,
+            "--json",
+            str(out / "report.json"),
+        ]
         for label, extra in (("all checks", []), ("without backends, distributed", ["--skip", "backends,distributed"])):
             times = []
             for _ in range(args.repeat):
@@ -48,9 +76,10 @@ def main() -> None:
                     sys.exit(f"audit failed: {done.stderr.strip()}")
             report = json.loads((out / "report.json").read_text())
             slowest = sorted(report["checks"], key=lambda c: -c["seconds"])[:3]
-            print(f"audit {args.kind} on {args.backend}, {label}: {statistics.median(times):.1f} s wall "
-                  f"(median of {args.repeat}); slowest: "
-                  + ", ".join(f"{c['id']} {c['seconds']:.1f} s" for c in slowest))
+            print(
+                f"audit {args.kind} on {args.backend}, {label}: {statistics.median(times):.1f} s wall "
+                f"(median of {args.repeat}); slowest: " + ", ".join(f"{c['id']} {c['seconds']:.1f} s" for c in slowest)
+            )
 
 
 if __name__ == "__main__":

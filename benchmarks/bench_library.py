@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from scaffold import api, check
+from scaffold.about import About
 from scaffold.catalog import load_catalog
 from scaffold.library import Member
-from scaffold.about import About
 
 
 def generate(members_: list[Member], target: str, destination: Path, name: str) -> Path:
@@ -34,9 +34,9 @@ def generate(members_: list[Member], target: str, destination: Path, name: str) 
     return destination
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
     start = time.perf_counter()
-    result = fn()
+    result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
 
 
@@ -46,7 +46,7 @@ def members(kinds: list[str]) -> list[Member]:
 
 
 def suite(target: str, projects: list[Path]) -> tuple[float, str]:
-    seconds, reports = timed(lambda: check.run_tests(target, projects))
+    seconds, reports = timed(check.run_tests, target, projects)
     passed = sum(r.passed for r in reports)
     failed = sum(r.failed + r.errors for r in reports) + sum(not r.ran for r in reports)
     return seconds, f"{passed} passed, {failed} failed or not run"
@@ -64,7 +64,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             library = members(kinds)
-            seconds, _ = timed(lambda: generate(library, target, tmp / "library", "library"))
+            seconds, _ = timed(generate, library, target, tmp / "library", "library")
             print(f"{target}: generation of the library, in-process: {seconds:.2f} s")
             command = [
                 sys.executable,
@@ -83,7 +83,7 @@ def main() -> None:
             ]
             if args.kinds:
                 command = [c for c in command if c != "--all"] + [a for k in kinds for a in ("--kind", k)]
-            seconds, _ = timed(lambda command=command: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
+            seconds, _ = timed(subprocess.run, command, check=True, stdout=subprocess.DEVNULL)
             print(f"{target}: `lossgen new --all --no-test` (wall, Python start-up included): {seconds:.2f} s")
             if args.skip_tests:
                 continue

@@ -46,11 +46,15 @@ def main() -> None:
         lossgen("new", "--all", "--name", "teamlosses", "--no-input", "--no-test", "-o", str(work))
         lossgen("new", "--kind", "huber", "--no-input", "--no-test", "-o", str(work))
         library, single = work / "teamlosses", work / "huber-loss"
-        rows = [("lossgen --help", median(runs, "--help"), None),
-                ("check, one loss", median(runs, "check", str(single)), 0.2),
-                ("check, library of all 32 kinds", median(runs, "check", str(library)), 0.3)]
-        updates = [lossgen("update", str(library), "--loss", "huber", "--delta", str(2 + i % 2), "--no-test")
-                   for i in range(max(3, runs // 2))]
+        rows = [
+            ("lossgen --help", median(runs, "--help"), None),
+            ("check, one loss", median(runs, "check", str(single)), 0.2),
+            ("check, library of all 32 kinds", median(runs, "check", str(library)), 0.3),
+        ]
+        updates = [
+            lossgen("update", str(library), "--loss", "huber", "--delta", str(2 + i % 2), "--no-test")
+            for i in range(max(3, runs // 2))
+        ]
         rows.append(("update --loss huber --delta D --no-test, library", statistics.median(updates), 5.0))
     width = max(len(name) for name, _, _ in rows)
     print(f"{'command':<{width}}  median s  target s")

@@ -43,11 +43,14 @@ class About:
     year: int = field(default_factory=lambda: datetime.date.today().year)
 
     def to_record(self) -> dict[str, Any]:
-        return {"license": self.license, "year": self.year,
-                "authors": [{"name": a.name, **({"email": a.email} if a.email else {})} for a in self.authors]}
+        return {
+            "license": self.license,
+            "year": self.year,
+            "authors": [{"name": a.name, **({"email": a.email} if a.email else {})} for a in self.authors],
+        }
 
     @classmethod
-    def from_record(cls, data: Any) -> "About":
+    def from_record(cls, data: Any) -> About:
         """The record's [about] table; ValueError says what is wrong. Old records have none."""
         if data is None:
             return cls()
@@ -80,8 +83,12 @@ def check_license(value: Any) -> str:
 
 
 def check_name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME \
-            or refused_character(value, multiline=False) is not None:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_NAME
+        or refused_character(value, multiline=False) is not None
+    ):
         raise ValueError(f"author name {value!r} must be one line of at most {MAX_NAME} printable characters")
     return " ".join(value.split())
 

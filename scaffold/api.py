@@ -9,9 +9,10 @@ or nothing, a `--target both` pair included), then give conflicts to git.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from scaffold import __version__, commit, gitstage, merge
 from scaffold.about import About
@@ -19,8 +20,7 @@ from scaffold.errors import SpecError, UsageError
 from scaffold.library import Member
 from scaffold.library import checked as library_checked
 from scaffold.plan import Plan, make_plan
-from scaffold.project import (Generation, InputChanges, Project, follow, generator_digest, opened,
-                              projects_in)
+from scaffold.project import Generation, InputChanges, Project, follow, generator_digest, opened, projects_in
 from scaffold.record import RECORD, inputs_digest, record_text
 
 Say = Callable[[str], None]
@@ -96,8 +96,16 @@ class RunResult:
 # new
 
 
-def new(members: list[Member], targets: list[str], destinations: dict[str, Path], name: str, about: About,
-        force: bool = False, format_code: bool = True, say: Say | None = None) -> RunResult:
+def new(
+    members: list[Member],
+    targets: list[str],
+    destinations: dict[str, Path],
+    name: str,
+    about: About,
+    force: bool = False,
+    format_code: bool = True,
+    say: Say | None = None,
+) -> RunResult:
     """Generate the package for each target into its destination (checked by the caller with
     `workspace.check_destination`); `force` writes into a non-empty one. An existing project there is
     updated with an empty base: every file lossgen writes becomes its new rendering, nothing else is
@@ -109,8 +117,7 @@ def new(members: list[Member], targets: list[str], destinations: dict[str, Path]
     for target in targets:
         make_output_dir(destinations[target].parent)
     fresh = {target: not os.path.lexists(destinations[target]) for target in targets}
-    generations = {target: Generation(tuple(members), target, name, about, destinations[target])
-                   for target in targets}
+    generations = {target: Generation(tuple(members), target, name, about, destinations[target]) for target in targets}
     trees = {target: generations[target].render(format_code) for target in targets}
     paths = [destinations[target] for target in targets]
     created = [path for path in paths if not os.path.lexists(path)]
@@ -122,18 +129,34 @@ def new(members: list[Member], targets: list[str], destinations: dict[str, Path]
                     leftovers = [e for e in os.listdir(project.path) if e != ".lossgen-commit"]
                     if leftovers:
                         state = "appeared" if fresh[target] else "is no longer empty"
-                        raise UsageError(f"{project.path} {state} while lossgen was rendering (another lossgen may "
-                                         "be writing it); nothing was written to it")
+                        raise UsageError(
+                            f"{project.path} {state} while lossgen was rendering (another lossgen may "
+                            "be writing it); nothing was written to it"
+                        )
                 record = project.record if project.has_record else None
                 recorded = record.files if record is not None else None
-                plan = make_plan(project.root, trees[target], recorded, None, force=True,
-                                 legacy=record is not None and record.files is None)
+                plan = make_plan(
+                    project.root,
+                    trees[target],
+                    recorded,
+                    None,
+                    force=True,
+                    legacy=record is not None and record.files is None,
+                )
                 if record is not None and record.files is None:
-                    project.notes.append(f"{project.path / RECORD} was written before lossgen recorded its files: "
-                                         "edits to the files it generates cannot be detected, and they were "
-                                         "overwritten")
-                run = ProjectRun(project, generations[target], plan, fresh=fresh[target], notes=list(project.notes),
-                                 added=[m.name for m in members])
+                    project.notes.append(
+                        f"{project.path / RECORD} was written before lossgen recorded its files: "
+                        "edits to the files it generates cannot be detected, and they were "
+                        "overwritten"
+                    )
+                run = ProjectRun(
+                    project,
+                    generations[target],
+                    plan,
+                    fresh=fresh[target],
+                    notes=list(project.notes),
+                    added=[m.name for m in members],
+                )
                 run.record_bytes = _record(run, trees[target].partial)
                 runs.append(run)
             _refuse(runs)
@@ -157,23 +180,37 @@ def check_specs(members: list[Member]) -> None:
         problems = list(quick_checks(spec))
         problems = [p for p in problems if "is a built-in kind" not in p.message]
         if problems:
-            raise SpecError(f"{problems[0].message} (`lossgen validate --quick {spec.path}` lists every problem; "
-                            "nothing was written)", problems[0].where)
+            raise SpecError(
+                f"{problems[0].message} (`lossgen validate --quick {spec.path}` lists every problem; "
+                "nothing was written)",
+                problems[0].where,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
 # update, add, remove
 
 
-def update(path: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, Any] | None = None,
-           loss: str | None = None, force: bool = False, format_code: bool = True, dry_run: bool = False,
-           add: list[Member] = (), remove: tuple[str, ...] = (), say: Say | None = None) -> RunResult:
+def update(
+    path: Path,
+    catalogs: tuple[str, ...] = (),
+    overrides: dict[str, Any] | None = None,
+    loss: str | None = None,
+    force: bool = False,
+    format_code: bool = True,
+    dry_run: bool = False,
+    add: list[Member] = (),
+    remove: tuple[str, ...] = (),
+    say: Say | None = None,
+) -> RunResult:
     """Bring the project at `path` (or both of a pair) to what lossgen generates today from its specs,
     keeping the owner's edits; `add`/`remove` change its losses on the way. Every project of a pair is
     planned before anything is written, and both are committed or neither."""
     with opened(projects_in(path), say) as projects:
-        runs = [prepare(project, catalogs, overrides or {}, force, loss, list(add), tuple(remove), format_code)
-                for project in projects]
+        runs = [
+            prepare(project, catalogs, overrides or {}, force, loss, list(add), tuple(remove), format_code)
+            for project in projects
+        ]
         _refuse(runs)
         if dry_run:
             return RunResult(runs)
@@ -184,14 +221,26 @@ def update(path: Path, catalogs: tuple[str, ...] = (), overrides: dict[str, Any]
 
         pause("planned")
         _commit(todo)
-        staged = any(gitstage.record_conflicts(run.path, {p: (run.plan.bases[p], run.plan.ours[p], run.plan.new[p])
-                                                          for p in run.conflicts})
-                     for run in todo if run.conflicts)
+        staged = any(
+            gitstage.record_conflicts(
+                run.path, {p: (run.plan.bases[p], run.plan.ours[p], run.plan.new[p]) for p in run.conflicts}
+            )
+            for run in todo
+            if run.conflicts
+        )
         return RunResult(runs, written=True, git_conflicts=staged)
 
 
-def prepare(project: Project, catalogs: tuple[str, ...], overrides: dict[str, Any], force: bool,
-            loss: str | None, add: list[Member], remove: tuple[str, ...], format_code: bool = True) -> ProjectRun:
+def prepare(
+    project: Project,
+    catalogs: tuple[str, ...],
+    overrides: dict[str, Any],
+    force: bool,
+    loss: str | None,
+    add: list[Member],
+    remove: tuple[str, ...],
+    format_code: bool = True,
+) -> ProjectRun:
     """Everything an update of one project would do, computed without writing (also what `check` and
     --dry-run show)."""
     record = project.record
@@ -199,20 +248,25 @@ def prepare(project: Project, catalogs: tuple[str, ...], overrides: dict[str, An
     names = ", ".join(recorded)
     library = len(recorded) > 1 or bool(add) or bool(remove)
     if overrides and loss is None and len(recorded) > 1:
-        raise UsageError(f"{project.path} holds {len(recorded)} losses ({names}): say which one the parameters "
-                         "are for with --loss NAME")
+        raise UsageError(
+            f"{project.path} holds {len(recorded)} losses ({names}): say which one the parameters "
+            "are for with --loss NAME"
+        )
     if loss is not None and loss not in recorded:
         raise UsageError(f"{project.path} has no loss named {loss!r} (its losses: {names})")
     for name in remove:
         if name not in recorded:
             raise UsageError(f"{project.path} has no loss named {name!r} to remove (its losses: {names})")
     if remove and len(set(remove)) >= len(recorded):
-        raise UsageError(f"removing {', '.join(remove)} would leave {project.path} without a loss; delete the "
-                         "project instead")
+        raise UsageError(
+            f"removing {', '.join(remove)} would leave {project.path} without a loss; delete the project instead"
+        )
     for member in add:
         if member.name in recorded:
-            raise UsageError(f"{project.path} already holds a loss named {member.name!r} (its losses: {names}); "
-                             "`lossgen update` changes its parameters")
+            raise UsageError(
+                f"{project.path} already holds a loss named {member.name!r} (its losses: {names}); "
+                "`lossgen update` changes its parameters"
+            )
     check_specs(list(add))
     base_members, new_members, inputs = [], [], []
     for name, entry in recorded.items():
@@ -230,14 +284,20 @@ def prepare(project: Project, catalogs: tuple[str, ...], overrides: dict[str, An
         raise UsageError(f"{project.path / RECORD}: {exc}") from None
     notes = list(project.notes) + [note for changed in inputs for note in changed.notes]
     if record.lossgen_version != __version__:
-        notes.append(f"the base is rendered with lossgen {__version__}'s templates (the project was generated by "
-                     f"lossgen {record.lossgen_version or 'unknown'}); files the record proves untouched are updated "
-                     "as they are")
+        notes.append(
+            f"the base is rendered with lossgen {__version__}'s templates (the project was generated by "
+            f"lossgen {record.lossgen_version or 'unknown'}); files the record proves untouched are updated "
+            "as they are"
+        )
     target = record.target
     generator = generator_digest(target)
     touched = {i.loss or record.losses[0].name for i in inputs if i.changed} | {m.name for m in add}
-    partial = (record.generator_sha256 == generator and record.files is not None and not force
-               and all(entry.files is not None for entry in record.losses))
+    partial = (
+        record.generator_sha256 == generator
+        and record.files is not None
+        and not force
+        and all(entry.files is not None for entry in record.losses)
+    )
     only = frozenset(touched) if partial else None
     new_generation = Generation(tuple(library_checked(new_members)), target, record.name, about, project.path)
     base_generation = Generation(tuple(base_members), target, record.name, about, project.path)
@@ -249,28 +309,46 @@ def prepare(project: Project, catalogs: tuple[str, ...], overrides: dict[str, An
                 frozen_owners[entry.name] = list(entry.files or ())
                 frozen.update({p: record.files[p] for p in entry.files or () if p in record.files})
     if partial and not touched and not remove and not add and _digest_now(project, catalogs) == record.inputs_sha256:
-
         new_tree = None  # nothing the files depend on changed: the rendering is the recorded one
         plan = Plan([], dict(record.files or {}), {e.name: list(e.files or ()) for e in record.losses}, {})
     else:
         new_tree = new_generation.render(format_code, only)
         base_only = None if only is None else frozenset(n for n in only if n in recorded)
         recorded_files = None if record.files is None else {p: s for p, s in record.files.items() if p not in frozen}
-        plan = make_plan(project.root, new_tree, recorded_files,
-                         lambda: base_generation.render(format_code, base_only), force=force,
-                         legacy=record.files is None, frozen=frozen, frozen_owners=frozen_owners)
+        plan = make_plan(
+            project.root,
+            new_tree,
+            recorded_files,
+            lambda: base_generation.render(format_code, base_only),
+            force=force,
+            legacy=record.files is None,
+            frozen=frozen,
+            frozen_owners=frozen_owners,
+        )
     if record.files is None:
-        notes.append("the record does not list the files lossgen wrote (lossgen 0.1.0): your edits are merged "
-                     "against a fresh rendering of the recorded answers")
+        notes.append(
+            "the record does not list the files lossgen wrote (lossgen 0.1.0): your edits are merged "
+            "against a fresh rendering of the recorded answers"
+        )
     stranded = [c.path for c in plan.changes if c.action == merge.KEEP_EDITED]
     if stranded and record.record_version < 2:  # a project of the one-loss layout
-        notes.append(f"lossgen no longer writes {', '.join(stranded)}, which you edited: kept as they are. Since "
-                     "lossgen 0.2.0 each loss lives in <package>/<module>.py with its tests in tests/<module>/ "
-                     "(R: tests/testthat/test-<module>-*.R); carry your edits over to the files that replace them")
+        notes.append(
+            f"lossgen no longer writes {', '.join(stranded)}, which you edited: kept as they are. Since "
+            "lossgen 0.2.0 each loss lives in <package>/<module>.py with its tests in tests/<module>/ "
+            "(R: tests/testthat/test-<module>-*.R); carry your edits over to the files that replace them"
+        )
     if format_code:
         _format_merged(plan)
-    run = ProjectRun(project, new_generation, plan, inputs, added=[m.name for m in add], removed=list(remove),
-                     notes=notes, old_version=record.lossgen_version)
+    run = ProjectRun(
+        project,
+        new_generation,
+        plan,
+        inputs,
+        added=[m.name for m in add],
+        removed=list(remove),
+        notes=notes,
+        old_version=record.lossgen_version,
+    )
     run.record_bytes = _record(run, only, conflicts=plan.conflicts or _still_conflicted(project, plan))
     run.record_same = project.root.read(RECORD) == run.record_bytes
     return run
@@ -293,15 +371,27 @@ def _format_merged(plan: Plan) -> None:
     """Merged Python, formatted like the rest; left as it is if black cannot read it."""
     from scaffold.render import black_bytes
 
-    plan.changes = [merge.FileChange(c.path, c.action, black_bytes(c.content))
-                    if c.action == merge.MERGE and c.path.endswith(".py") else c for c in plan.changes]
+    plan.changes = [
+        merge.FileChange(c.path, c.action, black_bytes(c.content))
+        if c.action == merge.MERGE and c.path.endswith(".py")
+        else c
+        for c in plan.changes
+    ]
 
 
 def _record(run: ProjectRun, only, conflicts: list[str] = ()) -> bytes:
     generation = run.generation
-    return record_text(list(generation.members), generation.target, generation.name, run.plan.files,
-                       run.path, generation.about, owners=run.plan.owners,
-                       generator=generator_digest(generation.target), conflicts=list(conflicts)).encode("utf-8")
+    return record_text(
+        list(generation.members),
+        generation.target,
+        generation.name,
+        run.plan.files,
+        run.path,
+        generation.about,
+        owners=run.plan.owners,
+        generator=generator_digest(generation.target),
+        conflicts=list(conflicts),
+    ).encode("utf-8")
 
 
 def _refuse(runs: list[ProjectRun]) -> None:
@@ -312,9 +402,17 @@ def _refuse(runs: list[ProjectRun]) -> None:
 
 
 def _commit(runs: list[ProjectRun]) -> None:
-    parts = [commit.Part(run.project.root,
-                         [commit.Write(c.path, c.content if c.writes else None, run.plan.seen.get(c.path))
-                          for c in run.plan.touched], run.record_bytes) for run in runs]
+    parts = [
+        commit.Part(
+            run.project.root,
+            [
+                commit.Write(c.path, c.content if c.writes else None, run.plan.seen.get(c.path))
+                for c in run.plan.touched
+            ],
+            run.record_bytes,
+        )
+        for run in runs
+    ]
     commit.commit(parts)
 
 
@@ -341,11 +439,19 @@ def check(path: Path, catalogs: tuple[str, ...] = ()) -> list[CheckResult]:
         record = read_record(project_path)
         with Root(project_path) as root:
             if commit.pending(root):
-                results.append(CheckResult(project_path, False, "an interrupted lossgen commit is unfinished (the "
-                                                                "next lossgen update finishes it)"))
+                results.append(
+                    CheckResult(
+                        project_path,
+                        False,
+                        "an interrupted lossgen commit is unfinished (the next lossgen update finishes it)",
+                    )
+                )
                 continue
-            marked = [rel for rel in record.conflicts if (found := root.find(rel)).content is not None
-                      and gitstage.has_markers(found.content)]
+            marked = [
+                rel
+                for rel in record.conflicts
+                if (found := root.find(rel)).content is not None and gitstage.has_markers(found.content)
+            ]
             if marked:
                 results.append(CheckResult(project_path, False, f"conflict markers remain in {', '.join(marked)}"))
                 continue
@@ -355,8 +461,14 @@ def check(path: Path, catalogs: tuple[str, ...] = ()) -> list[CheckResult]:
                 results.append(CheckResult(project_path, True))
                 continue
             run = prepare(project, catalogs, {}, False, None, [], ())
-            results.append(CheckResult(project_path, run.up_to_date, "" if run.up_to_date else "an update is "
-                                       f"available (lossgen update {project_path})", run))
+            results.append(
+                CheckResult(
+                    project_path,
+                    run.up_to_date,
+                    "" if run.up_to_date else f"an update is available (lossgen update {project_path})",
+                    run,
+                )
+            )
     return results
 
 
@@ -371,10 +483,20 @@ def _digest_now(project: Project, catalogs: tuple[str, ...]) -> str | None:
         sha = project.spec_sha(entry, catalogs)
         if sha is None:
             return None
-        entries.append({"kind": entry.kind, "name": entry.name, "catalog": entry.catalog, "spec_sha256": sha,
-                        "given": list(entry.given), "params": entry.params, "files": list(entry.files or [])})
-    return inputs_digest(generator_digest(record.target), record.target, record.name, about, entries,
-                         list(record.files or {}))
+        entries.append(
+            {
+                "kind": entry.kind,
+                "name": entry.name,
+                "catalog": entry.catalog,
+                "spec_sha256": sha,
+                "given": list(entry.given),
+                "params": entry.params,
+                "files": list(entry.files or []),
+            }
+        )
+    return inputs_digest(
+        generator_digest(record.target), record.target, record.name, about, entries, list(record.files or {})
+    )
 
 
-__all__ = ["new", "update", "check", "prepare", "RunResult", "ProjectRun", "CheckResult"]
+__all__ = ["CheckResult", "ProjectRun", "RunResult", "check", "new", "prepare", "update"]

@@ -38,13 +38,26 @@ def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
     reference = numpy_emit.evaluate(spec, random.y_true, random.y_pred, values) if spec.formula else None
     examples = [
         # Examples were computed by hand with the spec's defaults for every parameter they do not name.
-        {"id": f"example_{i}", "params": spec.bind(example.params), "y_true": example.y_true,
-         "y_pred": example.y_pred, "loss": example.loss}
+        {
+            "id": f"example_{i}",
+            "params": spec.bind(example.params),
+            "y_true": example.y_true,
+            "y_pred": example.y_pred,
+            "loss": example.loss,
+        }
         for i, example in enumerate(spec.examples, start=1)
     ]
-    extremes = [{"name": c.name, "y_true": c.y_true.tolist(), "y_pred": c.y_pred.tolist()}
-                for c in domains.extremes(spec, values)]
+    extremes = [
+        {"name": c.name, "y_true": c.y_true.tolist(), "y_pred": c.y_pred.tolist()}
+        for c in domains.extremes(spec, values)
+    ]
     invalid = [(name, v) for name, p in spec.params.items() for v in invalid_values(p)]
-    return {"PARAMS": values, "EXAMPLES": examples, "RANDOM_Y_TRUE": random.y_true,
-            "RANDOM_Y_PRED": random.y_pred, "RANDOM_LOSS": reference, "EXTREMES": extremes,
-            "INVALID_PARAMS": invalid}
+    return {
+        "PARAMS": values,
+        "EXAMPLES": examples,
+        "RANDOM_Y_TRUE": random.y_true,
+        "RANDOM_Y_PRED": random.y_pred,
+        "RANDOM_LOSS": reference,
+        "EXTREMES": extremes,
+        "INVALID_PARAMS": invalid,
+    }

@@ -65,8 +65,9 @@ class Catalog:
         return [c for c in close if difflib.SequenceMatcher(None, word, c).ratio() >= best - 0.05]
 
 
-def discover_sources(catalog_dirs: tuple[str, ...] = (), env: dict | None = None,
-                     cwd: Path | None = None) -> list[Source]:
+def discover_sources(
+    catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cwd: Path | None = None
+) -> list[Source]:
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     sources = [Source(Path(d), "--catalog") for d in catalog_dirs]
@@ -85,8 +86,9 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
         if pyproject.is_file():
             try:
                 if pyproject.stat().st_size > MAX_PYPROJECT_BYTES:
-                    raise SpecError(f"larger than {MAX_PYPROJECT_BYTES >> 20} MiB; not read for [tool.lossgen]",
-                                    str(pyproject))
+                    raise SpecError(
+                        f"larger than {MAX_PYPROJECT_BYTES >> 20} MiB; not read for [tool.lossgen]", str(pyproject)
+                    )
                 config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
@@ -98,8 +100,9 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
             lossgen = tool.get("lossgen", {}) if isinstance(tool, dict) else None
             dirs = lossgen.get("catalogs", []) if isinstance(lossgen, dict) else None
             if not isinstance(dirs, list) or not all(isinstance(d, str) and d for d in dirs):
-                raise SpecError("[tool.lossgen] must be a table whose `catalogs` is a list of directory paths",
-                                str(pyproject))
+                raise SpecError(
+                    "[tool.lossgen] must be a table whose `catalogs` is a list of directory paths", str(pyproject)
+                )
             return [Source(directory / d, f"{pyproject}") for d in dirs]
     return []
 
@@ -119,8 +122,10 @@ def _entry_point_sources() -> list[Source]:
         elif isinstance(target, (str, os.PathLike)) and str(target):
             path = Path(target)
         else:
-            raise UsageError(f"{what} must name a package, a directory path, or a function returning a path "
-                             f"(got {type(target).__name__})")
+            raise UsageError(
+                f"{what} must name a package, a directory path, or a function returning a path "
+                f"(got {type(target).__name__})"
+            )
         dist = entry_point.dist.name if entry_point.dist else entry_point.value
         sources.append(Source(path, f"entry point {entry_point.name} ({dist})"))
     return sources
@@ -145,7 +150,6 @@ def load_catalog(catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cw
                 continue  # an earlier source wins
             spec = load_spec(path, origin=source.origin)
             if source.origin != "built-in" and spec.name in builtin_names and not spec.overrides:
-                raise SpecError(f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`",
-                                str(path), 1)
+                raise SpecError(f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`", str(path), 1)
             catalog.specs[spec.name] = spec
     return catalog

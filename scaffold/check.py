@@ -12,15 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from scaffold.pytest_group import RESULT_MARKER
 
 R_INSTALL_HINT = (
     "install R, reticulate and testthat: `apt-get install r-base-core r-cran-reticulate r-cran-testthat` "
-    "(Debian/Ubuntu), or in R: install.packages(c(\"reticulate\", \"testthat\"))"
+    '(Debian/Ubuntu), or in R: install.packages(c("reticulate", "testthat"))'
 )
 R_RUNNER = Path(__file__).resolve().parent / "run_testthat.R"
 STOP_GRACE_SECONDS = 3.0  # how long the test runner gets to stop on SIGTERM before SIGKILL
@@ -64,7 +64,8 @@ class TestReport:
 NATIVE_STARTUP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] "
-    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)")
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)"
+)
 
 
 def is_native_startup_noise(line: str) -> bool:
@@ -89,12 +90,16 @@ def native_stderr_silenced() -> Iterator[None]:
 def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -> tuple[int, list[str]]:
     """Run the test runner in a process group of its own, echoing its output; whatever ends lossgen
     early (an interrupt, an error) stops the whole group, so no pytest, Rscript or reticulate is left."""
-    from scaffold.workspace import die_with_parent
 
-    parent = os.getpid()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               text=True, env=env, start_new_session=True,
-                               preexec_fn=lambda: die_with_parent(parent))
+    process = subprocess.Popen(
+        dying_with_lossgen(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     lines = []
     assert process.stdout is not None
     try:
@@ -106,6 +111,13 @@ def _stream(command: list[str], env: dict, echo: Callable[[str], None] | None) -
     finally:
         _stop_group(process)
         process.stdout.close()
+
+
+def dying_with_lossgen(command: list[str]) -> list[str]:
+    """The command run so that it is killed when lossgen dies, even by SIGKILL (util-linux's setpriv
+    sets PR_SET_PDEATHSIG before exec; no Python runs between fork and exec, which threads make unsafe)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
 
 
 def _stop_group(process: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -133,7 +145,7 @@ def _results(lines: list[str]) -> dict[str, dict]:
     results = {}
     for line in lines:
         if line.startswith(RESULT_MARKER):
-            data = json.loads(line[len(RESULT_MARKER):])
+            data = json.loads(line[len(RESULT_MARKER) :])
             results[str(Path(data["project"]).resolve())] = data
     return results
 
@@ -149,14 +161,20 @@ def backend_missing(backend: str) -> str:
     without importing it); otherwise what to install."""
     if importlib.util.find_spec(backend) is not None:
         return ""
-    return (f"the Keras {backend} backend is not installed in the Python lossgen runs in ({sys.executable}); "
-            f"install lossgen's extra: pip install \"lossgen[{backend}]\" "
-            f"(from a lossgen checkout: pip install -e \".[{backend}]\")")
+    return (
+        f"the Keras {backend} backend is not installed in the Python lossgen runs in ({sys.executable}); "
+        f'install lossgen\'s extra: pip install "lossgen[{backend}]" '
+        f'(from a lossgen checkout: pip install -e ".[{backend}]")'
+    )
 
 
-def run_python_tests(projects: list[Path], echo: Callable[[str], None] | None = None,
-                     pytest_args: tuple[str, ...] = (), backend: str = "tensorflow",
-                     markers: dict[Path, str] | None = None) -> list[TestReport]:
+def run_python_tests(
+    projects: list[Path],
+    echo: Callable[[str], None] | None = None,
+    pytest_args: tuple[str, ...] = (),
+    backend: str = "tensorflow",
+    markers: dict[Path, str] | None = None,
+) -> list[TestReport]:
     """All projects in one interpreter (the one lossgen runs in), so Keras and its backend start once.
     markers: a pytest `-m` expression per project (e.g. "not integration"); absent or "": every test."""
     problem = backend_missing(backend)
@@ -180,13 +198,30 @@ def _reports(projects: list[Path], lines: list[str], exit_code: int, runner: str
         data = results.get(str(Path(project).resolve()))
         if data is None:
             tail = "; ".join(lines[-3:]) or f"exit code {exit_code}"
-            reports.append(TestReport(project, ran=False, exit_code=exit_code or 1,
-                                      problem=f"{runner} stopped before reporting ({tail})", output=lines))
+            reports.append(
+                TestReport(
+                    project,
+                    ran=False,
+                    exit_code=exit_code or 1,
+                    problem=f"{runner} stopped before reporting ({tail})",
+                    output=lines,
+                )
+            )
         else:
-            reports.append(TestReport(project, ran=True, passed=data["passed"], failed=data["failed"],
-                                      errors=data["errors"], skipped=data["skipped"],
-                                      exit_code=data["exit_code"], output=lines,
-                                      unit=data.get("unit", "tests"), tests=data.get("tests", 0)))
+            reports.append(
+                TestReport(
+                    project,
+                    ran=True,
+                    passed=data["passed"],
+                    failed=data["failed"],
+                    errors=data["errors"],
+                    skipped=data["skipped"],
+                    exit_code=data["exit_code"],
+                    output=lines,
+                    unit=data.get("unit", "tests"),
+                    tests=data.get("tests", 0),
+                )
+            )
     return reports
 
 
@@ -196,9 +231,17 @@ def r_missing() -> str:
     if rscript is None:
         return f"Rscript not found; {R_INSTALL_HINT}"
     probe = subprocess.run(
-        [rscript, "-e", 'for (p in c("reticulate", "testthat")) if (!requireNamespace(p, quietly = TRUE)) '
-                        'cat("missing:", p, "\\n")'],
-        capture_output=True, text=True)
+        [
+            rscript,
+            "-e",
+            (
+                'for (p in c("reticulate", "testthat")) if (!requireNamespace(p, quietly = TRUE)) '
+                'cat("missing:", p, "\\n")'
+            ),
+        ],
+        capture_output=True,
+        text=True,
+    )
     missing = [line.split(":", 1)[1].strip() for line in probe.stdout.splitlines() if line.startswith("missing:")]
     if probe.returncode != 0 or missing:
         what = ", ".join(missing) or probe.stderr.strip()[-200:]
@@ -218,8 +261,9 @@ def run_r_tests(projects: list[Path], echo: Callable[[str], None] | None = None)
     return _reports(projects, lines, exit_code, "testthat")
 
 
-def run_tests(target: str, projects: list[Path], echo: Callable[[str], None] | None = None,
-              backend: str = "tensorflow") -> list[TestReport]:
+def run_tests(
+    target: str, projects: list[Path], echo: Callable[[str], None] | None = None, backend: str = "tensorflow"
+) -> list[TestReport]:
     """backend: the Keras backend the Python tests run on (the R tests run Keras on TensorFlow)."""
     from scaffold.targets import TARGETS_BY_NAME
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import click
 
-from scaffold import __version__
-from scaffold import about
+from scaffold import __version__, about
 from scaffold.about import DEFAULT_LICENSE, LICENSES
 from scaffold.catalog import Catalog, load_catalog
 from scaffold.errors import LossgenError, SpecError, UsageError
@@ -66,8 +65,9 @@ class YesNo(click.types.BoolParamType):
         try:
             return super().convert(value, option, ctx)
         except click.BadParameter:
-            self.fail(f"{value!r} is not a yes/no answer: answer y or n (yes, no, true, false, 1, 0 also work)",
-                      option, ctx)
+            self.fail(
+                f"{value!r} is not a yes/no answer: answer y or n (yes, no, true, false, 1, 0 also work)", option, ctx
+            )
 
 
 class KindType(click.ParamType):
@@ -101,8 +101,11 @@ def complete_kind(ctx, param, incomplete: str):
         catalog = load_catalog(tuple(ctx.params.get("catalogs") or ()))
     except LossgenError:
         return []
-    return [CompletionItem(name, help=catalog.specs[name].summary)
-            for name in catalog.names() if name.startswith(incomplete)]
+    return [
+        CompletionItem(name, help=catalog.specs[name].summary)
+        for name in catalog.names()
+        if name.startswith(incomplete)
+    ]
 
 
 def option_name(param: Param) -> str:
@@ -118,8 +121,15 @@ def spec_options(spec: LossSpec) -> list[click.Option]:
             flag = p.name.replace("_", "-")
             options.append(click.Option([f"--{flag}/--no-{flag}", p.name], default=None, help=help_text))
         else:
-            options.append(click.Option([option_name(p), p.name], type=SpecParamType(p), default=None,
-                                        metavar=p.type.upper(), help=help_text))
+            options.append(
+                click.Option(
+                    [option_name(p), p.name],
+                    type=SpecParamType(p),
+                    default=None,
+                    metavar=p.type.upper(),
+                    help=help_text,
+                )
+            )
     return options
 
 
@@ -141,8 +151,20 @@ def _peek(args: list[str], flag: str) -> list[str]:
     return found
 
 
-VALUE_OPTIONS = ("--target", "--catalog", "--loss", "--kind", "--name", "--output-dir", "-o", "--task", "--license",
-                 "--author", "--email", "--backend")  # lossgen's own options that take a value
+VALUE_OPTIONS = (
+    "--target",
+    "--catalog",
+    "--loss",
+    "--kind",
+    "--name",
+    "--output-dir",
+    "-o",
+    "--task",
+    "--license",
+    "--author",
+    "--email",
+    "--backend",
+)  # lossgen's own options that take a value
 FLAG_OPTIONS = ("--dry-run", "--diff", "--force", "--no-format", "--no-test", "--no-input", "--all")
 
 
@@ -167,8 +189,14 @@ def _recorded(args: list[str]) -> tuple[Path, list]:
             continue
         (after_kind_option if previous is not None and previous not in FLAG_OPTIONS else loose).append(arg)
         previous = None
-    candidates = loose[:1] or [a for a in after_kind_option
-                               if any(os.path.lexists(p / ".lossgen.toml") for p in (Path(a), Path(a) / "python"))][:1]
+    candidates = (
+        loose[:1]
+        or [
+            a
+            for a in after_kind_option
+            if any(os.path.lexists(p / ".lossgen.toml") for p in (Path(a), Path(a) / "python"))
+        ][:1]
+    )
     path = Path(candidates[0]) if candidates else Path(".")
     try:
         project = projects.projects_in(path)[0]
@@ -214,8 +242,11 @@ class KindCommand(click.Command):
         if self.kind_from == "record":  # `update [PROJECT] [--loss NAME] --delta 3`: the record names the kind
             project, entries = _recorded(args)
             chosen = _peek(args, "--loss")
-            entry = next((e for e in entries if e.name == chosen[-1]), None) if chosen else (
-                entries[0] if len(entries) == 1 else None)
+            entry = (
+                next((e for e in entries if e.name == chosen[-1]), None)
+                if chosen
+                else (entries[0] if len(entries) == 1 else None)
+            )
             if entry is None:
                 return None  # the command itself reports what is wrong with the project
             from scaffold import project as projects
@@ -240,18 +271,20 @@ class KindCommand(click.Command):
 
     def format_options(self, ctx, formatter):
         spec = ctx.meta.get("lossgen.spec")
-        own = [p for p in self.get_params(ctx) if p not in self.params[len(self.base_params):]]
+        own = [p for p in self.get_params(ctx) if p not in self.params[len(self.base_params) :]]
         rows = [record for p in own if (record := p.get_help_record(ctx))]
         with formatter.section("Options"):
             formatter.write_dl(rows)
-        kind_rows = [record for p in self.params[len(self.base_params):] if (record := p.get_help_record(ctx))]
+        kind_rows = [record for p in self.params[len(self.base_params) :] if (record := p.get_help_record(ctx))]
         if spec is not None:
             with formatter.section(f"Parameters of {spec.name} ({spec.title})"):
                 formatter.write_dl(kind_rows or [("(none)", "this kind has no parameters")])
         for kind, _ in ctx.meta.get("lossgen.kinds", []):
             with formatter.section(f"Parameters of {kind.name} ({kind.title}), after its --kind"):
-                formatter.write_dl([record for p in spec_options(kind) if (record := p.get_help_record(ctx))]
-                                   or [("(none)", "this kind has no parameters")])
+                formatter.write_dl(
+                    [record for p in spec_options(kind) if (record := p.get_help_record(ctx))]
+                    or [("(none)", "this kind has no parameters")]
+                )
 
     def parse_args(self, ctx, args):
         self.params = list(self.base_params)
@@ -274,17 +307,24 @@ class KindCommand(click.Command):
                 losses = [entry.name for entry in _recorded(given)[1]]
                 chosen = _peek(given, "--loss")
                 if chosen and losses and chosen[-1] not in losses:
-                    raise click.UsageError(f"{exc.option_name}: the package has no loss named {chosen[-1]!r} "
-                                           f"(its losses: {', '.join(losses)})", ctx) from None
+                    raise click.UsageError(
+                        f"{exc.option_name}: the package has no loss named {chosen[-1]!r} "
+                        f"(its losses: {', '.join(losses)})",
+                        ctx,
+                    ) from None
                 if not chosen and len(losses) > 1:  # the parameters are those of one loss: which?
-                    raise click.UsageError(f"{exc.option_name}: the package holds {len(losses)} losses "
-                                           f"({', '.join(losses)}); say which one the parameters are for with "
-                                           "--loss NAME", ctx) from None
+                    raise click.UsageError(
+                        f"{exc.option_name}: the package holds {len(losses)} losses "
+                        f"({', '.join(losses)}); say which one the parameters are for with "
+                        "--loss NAME",
+                        ctx,
+                    ) from None
             if spec is None:
                 raise
             valid = ", ".join(option_name(p) for p in spec.params.values())
-            raise click.UsageError(f"no such option {exc.option_name} for kind '{spec.name}' "
-                                   f"(its parameters: {valid or 'none'})", ctx) from None
+            raise click.UsageError(
+                f"no such option {exc.option_name} for kind '{spec.name}' (its parameters: {valid or 'none'})", ctx
+            ) from None
 
     def kind_groups(self, ctx, args: list[str]) -> tuple[list[str], list[tuple[LossSpec, dict[str, Any]]]]:
         """The arguments without the kinds' own options, and each kind with the values of the options
@@ -308,7 +348,7 @@ class KindCommand(click.Command):
                     kinds.append((catalog.get(name), {}))
                 except UsageError as exc:
                     raise OneLineError(str(exc)) from None
-                rest += args[i:i + (1 if eq else 2)]
+                rest += args[i : i + (1 if eq else 2)]
                 i += 1 if eq else 2
                 continue
             if kinds and flag.startswith("--") and flag not in known:
@@ -316,8 +356,11 @@ class KindCommand(click.Command):
                 param = _spec_param(spec, flag)
                 if param is None:
                     valid = ", ".join(option_name(p) for p in spec.params.values())
-                    raise click.UsageError(f"no such option {flag} for kind '{spec.name}' (its parameters: "
-                                           f"{valid or 'none'}); each kind's options follow its --kind", ctx)
+                    raise click.UsageError(
+                        f"no such option {flag} for kind '{spec.name}' (its parameters: "
+                        f"{valid or 'none'}); each kind's options follow its --kind",
+                        ctx,
+                    )
                 if param.type == "bool":
                     values[param.name] = not flag.startswith("--no-")
                     i += 1
@@ -329,7 +372,7 @@ class KindCommand(click.Command):
                 i += 1 if eq else 2
                 continue
             take = 2 if flag in takes_value and not eq else 1
-            rest += args[i:i + take]
+            rest += args[i : i + take]
             i += take
         return rest, kinds
 
@@ -372,8 +415,13 @@ def cli():
     """
 
 
-catalog_option = click.option("--catalog", "catalogs", multiple=True, metavar="DIR",
-                              help="A team catalog directory of spec files (repeatable; searched first).")
+catalog_option = click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    metavar="DIR",
+    help="A team catalog directory of spec files (repeatable; searched first).",
+)
 
 
 @cli.command("list")
@@ -398,7 +446,7 @@ def list_kinds(task, catalogs):
 def _fit(line: str) -> str:
     """In a terminal, a line is cut to fit its width; piped output keeps it whole."""
     columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-    return line[:columns - 1] + "…" if columns and len(line) > columns else line
+    return line[: columns - 1] + "…" if columns and len(line) > columns else line
 
 
 def _kind_menu(catalog: Catalog) -> list[str]:
@@ -424,11 +472,18 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
             if param.help:  # what the parameter means, then the prompt with what is allowed
                 echo(f"{name}: {param.help}")
             if param.type == "bool":
-                values[name] = click.prompt(f"{name} [{'Y/n' if param.default else 'y/N'}]", type=YesNo(),
-                                            default="yes" if param.default else "no", show_default=False)
+                values[name] = click.prompt(
+                    f"{name} [{'Y/n' if param.default else 'y/N'}]",
+                    type=YesNo(),
+                    default="yes" if param.default else "no",
+                    show_default=False,
+                )
             else:
-                values[name] = click.prompt(f"{name} ({param.describe_allowed()})",
-                                            default=_show_value(param, param.default), type=SpecParamType(param))
+                values[name] = click.prompt(
+                    f"{name} ({param.describe_allowed()})",
+                    default=_show_value(param, param.default),
+                    type=SpecParamType(param),
+                )
     try:
         return spec.bind(values)
     except ValueError as exc:
@@ -438,9 +493,14 @@ def _values(spec: LossSpec, given: dict[str, Any], interactive: bool) -> dict[st
 @cli.command(cls=KindCommand, kind_from="argument", context_settings={"ignore_unknown_options": False})
 @click.argument("kind", shell_complete=complete_kind)
 @click.option("--target", type=click.Choice(["python", "r", "numpy"]), default="python", show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Instead of the code, draw the loss and its gradient (with the Keras built-in the spec "
-                   "names) into this PNG file. Needs matplotlib: pip install \"lossgen[plot]\".")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Instead of the code, draw the loss and its gradient (with the Keras built-in the spec "
+    'names) into this PNG file. Needs matplotlib: pip install "lossgen[plot]".',
+)
 @catalog_option
 @click.pass_context
 @_catch
@@ -492,8 +552,9 @@ def _about(license_id: str | None, name: str | None, email: str | None, interact
     name = name if name is not None else (found.name if found else None)
     email = email if email is not None else (found.email if found else "")
     if interactive:
-        license_id = license_id or click.prompt("license", type=click.Choice(list(LICENSES), case_sensitive=False),
-                                                default=DEFAULT_LICENSE)
+        license_id = license_id or click.prompt(
+            "license", type=click.Choice(list(LICENSES), case_sensitive=False), default=DEFAULT_LICENSE
+        )
         name = click.prompt("author", type=CheckedText(about.check_name, "NAME"), default=name)
         email = click.prompt("e-mail", type=CheckedText(about.check_email, "EMAIL"), default=email or "")
     authors = (about.Author(name, email or ""),) if name else ()
@@ -523,8 +584,9 @@ class ProjectName(click.ParamType):
         return value
 
 
-def _ask_destination(default: str, targets: list[str], output_dir: Path, force: bool,
-                     members: list) -> tuple[str, Path]:
+def _ask_destination(
+    default: str, targets: list[str], output_dir: Path, force: bool, members: list
+) -> tuple[str, Path]:
     """Project name (checked when given) and output directory; both re-asked while the destination
     they make cannot be written (a non-empty directory, a file in the way)."""
     from scaffold import workspace
@@ -532,8 +594,9 @@ def _ask_destination(default: str, targets: list[str], output_dir: Path, force: 
 
     while True:
         name = click.prompt("project name", default=default, type=ProjectName(members))
-        output_dir = click.prompt("output directory", default=str(output_dir),
-                                  type=click.Path(file_okay=False, path_type=Path))
+        output_dir = click.prompt(
+            "output directory", default=str(output_dir), type=click.Path(file_okay=False, path_type=Path)
+        )
         try:
             names = Names.derive(name)
             for target in targets:
@@ -555,39 +618,99 @@ def _interactive(no_input: bool) -> bool:
 
 
 @cli.command(cls=KindCommand)
-@click.option("--kind", "kinds", multiple=True, shell_complete=complete_kind,
-              help="The kind of loss (see `lossgen list`); prompted for when missing. Repeat it for a package "
-                   "of several losses: each kind's options follow its --kind.")
-@click.option("--all", "all_kinds", is_flag=True,
-              help="A package of every kind: of the --catalog directories if given, else every kind `lossgen "
-                   "list` shows (with --task: of that task), each with its spec's defaults.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    shell_complete=complete_kind,
+    help="The kind of loss (see `lossgen list`); prompted for when missing. Repeat it for a package "
+    "of several losses: each kind's options follow its --kind.",
+)
+@click.option(
+    "--all",
+    "all_kinds",
+    is_flag=True,
+    help="A package of every kind: of the --catalog directories if given, else every kind `lossgen "
+    "list` shows (with --task: of that task), each with its spec's defaults.",
+)
 @click.option("--task", type=click.Choice(list(TASKS)), default=None, help="With --all: only kinds for this task.")
-@click.option("--target", type=click.Choice(TARGET_CHOICES), default=None,
-              help="python (default), r, or both (a Python project and an R package).")
-@click.option("--name", help="Project name; package names derive from it (and, for one loss, the class and function "
-                             f"names). [default: the kind; for several: {LIBRARY_NAME}]")
-@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Where the project directory is created.")
+@click.option(
+    "--target",
+    type=click.Choice(TARGET_CHOICES),
+    default=None,
+    help="python (default), r, or both (a Python project and an R package).",
+)
+@click.option(
+    "--name",
+    help="Project name; package names derive from it (and, for one loss, the class and function "
+    f"names). [default: the kind; for several: {LIBRARY_NAME}]",
+)
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the project directory is created.",
+)
 @click.option("--no-input", is_flag=True, help="Never prompt: use defaults for everything not given.")
-@click.option("--force", is_flag=True,
-              help="Write into an existing non-empty directory: files the project consists of are "
-                   "overwritten; nothing else in it is removed.")
-@click.option("--license", "license_id", type=click.Choice(list(LICENSES)), default=None,
-              help=f"The project's license (SPDX id). [default: {DEFAULT_LICENSE}]")
-@click.option("--author", type=CheckedText(about.check_name, "NAME"), default=None,
-              help="Author (and R maintainer) name. [default: git config user.name]")
-@click.option("--email", type=CheckedText(about.check_email, "EMAIL"), default=None,
-              help="Author e-mail. [default: git config user.email]")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into an existing non-empty directory: files the project consists of are "
+    "overwritten; nothing else in it is removed.",
+)
+@click.option(
+    "--license",
+    "license_id",
+    type=click.Choice(list(LICENSES)),
+    default=None,
+    help=f"The project's license (SPDX id). [default: {DEFAULT_LICENSE}]",
+)
+@click.option(
+    "--author",
+    type=CheckedText(about.check_name, "NAME"),
+    default=None,
+    help="Author (and R maintainer) name. [default: git config user.name]",
+)
+@click.option(
+    "--email",
+    type=CheckedText(about.check_email, "EMAIL"),
+    default=None,
+    help="Author e-mail. [default: git config user.email]",
+)
 @click.option("--no-format", is_flag=True, help="Do not run black on the generated code.")
 @click.option("--no-test", is_flag=True, help="Do not run the generated project's tests.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="tensorflow", show_default=True,
-              expose_value=False, callback=_remember_backend,
-              help="The Keras backend the generated Python tests run on here (the project runs on each).")
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="tensorflow",
+    show_default=True,
+    expose_value=False,
+    callback=_remember_backend,
+    help="The Keras backend the generated Python tests run on here (the project runs on each).",
+)
 @catalog_option
 @click.pass_context
 @_catch
-def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, license_id, author, email, no_format,
-        no_test, catalogs, **given):
+def new(
+    ctx,
+    kinds,
+    all_kinds,
+    task,
+    target,
+    name,
+    output_dir,
+    no_input,
+    force,
+    license_id,
+    author,
+    email,
+    no_format,
+    no_test,
+    catalogs,
+    **given,
+):
     """Generate a ready, tested package of one loss or several.
 
     Each parameter of a kind is an option of its own: `lossgen new --kind huber --delta 2`.
@@ -605,8 +728,11 @@ def new(ctx, kinds, all_kinds, task, target, name, output_dir, no_input, force, 
     asks = interactive and not all_kinds  # --all takes each spec's defaults: no thirty rounds of questions
     members = [_bound(member, asks, member.spec.name, say_kind=len(members) > 1) for member in members]
     if target is None:
-        target = (click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
-                  if interactive else "python")
+        target = (
+            click.prompt("target", type=click.Choice(TARGET_CHOICES, case_sensitive=False), default="python")
+            if interactive
+            else "python"
+        )
     targets = list(TARGETS) if target == "both" else [target]
     one_kind = len(members) == 1 and not all_kinds  # its names derive from --name, as they always did
     default_name = members[0].spec.name if one_kind else LIBRARY_NAME
@@ -660,18 +786,30 @@ def _bound(member, interactive: bool, name: str, say_kind: bool = False):
     return Member(member.spec, values, name, given)
 
 
-def _generate(ctx, members: list, targets: list[str], output_dir: Path, name: str, force: bool, no_format: bool,
-              no_test: bool, project_about: about.About) -> None:
+def _generate(
+    ctx,
+    members: list,
+    targets: list[str],
+    output_dir: Path,
+    name: str,
+    force: bool,
+    no_format: bool,
+    no_test: bool,
+    project_about: about.About,
+) -> None:
     """Render each target (all destinations checked first), then run each project's tests."""
     from scaffold import api, library, workspace
     from scaffold.names import Names
 
     names = Names.derive(name)
     library.checked(members)
-    destinations = {target: workspace.check_destination(*_place(output_dir, names, target, targets),
-                                                        allow_non_empty=force) for target in targets}
-    result = api.new(members, targets, destinations, name, project_about, force=force, format_code=not no_format,
-                     say=echo)
+    destinations = {
+        target: workspace.check_destination(*_place(output_dir, names, target, targets), allow_non_empty=force)
+        for target in targets
+    }
+    result = api.new(
+        members, targets, destinations, name, project_about, force=force, format_code=not no_format, say=echo
+    )
     what = ", ".join(member.spec.name for member in members)
     projects = {}
     for run in result.runs:
@@ -702,8 +840,9 @@ def _test_and_report(ctx, projects: dict[str, Path], names, members: list) -> No
     for target, project in projects.items():
         echo(f"Running the generated {target} tests ...")
         try:
-            reports[target] = check.run_tests(target, [project], echo=click.echo,
-                                              backend=ctx.meta.get("lossgen.backend", "tensorflow"))[0]
+            reports[target] = check.run_tests(
+                target, [project], echo=click.echo, backend=ctx.meta.get("lossgen.backend", "tensorflow")
+            )[0]
         except Interrupted as exc:  # the project is in place and complete; only its tests did not finish
             exc.note = "; ".join(_untested(path, t) for t, path in projects.items() if t not in reports)
             raise
@@ -722,8 +861,10 @@ def _untested(project: Path, target: str) -> str:
     """What an interrupt during the tests leaves: a complete project, and how to run its tests."""
     from scaffold.targets import TARGETS_BY_NAME
 
-    return (f"{project} was written and is complete, but its tests did not finish; run them with: "
-            f"cd {shlex.quote(str(project))} && {TARGETS_BY_NAME[target].test_command}")
+    return (
+        f"{project} was written and is complete, but its tests did not finish; run them with: "
+        f"cd {shlex.quote(str(project))} && {TARGETS_BY_NAME[target].test_command}"
+    )
 
 
 def _report_new(run) -> None:
@@ -736,24 +877,34 @@ def _report_new(run) -> None:
     for change in run.changes:
         by_action.setdefault(change.action, []).append(change.path)
     if by_action.get(merge.UPDATE):
-        echo(f"Overwrote (--force) files lossgen had written, with their new rendering: "
-             f"{', '.join(by_action[merge.UPDATE])}")
+        echo(
+            f"Overwrote (--force) files lossgen had written, with their new rendering: "
+            f"{', '.join(by_action[merge.UPDATE])}"
+        )
     if by_action.get(merge.REMOVE):
-        echo(f"Removed files the project no longer has (unchanged since lossgen wrote them): "
-             f"{', '.join(by_action[merge.REMOVE])}")
+        echo(
+            f"Removed files the project no longer has (unchanged since lossgen wrote them): "
+            f"{', '.join(by_action[merge.REMOVE])}"
+        )
     if by_action.get(merge.KEEP_EDITED):
-        echo(f"Kept files the project no longer has, because they were edited: "
-             f"{', '.join(by_action[merge.KEEP_EDITED])}")
+        echo(
+            f"Kept files the project no longer has, because they were edited: {', '.join(by_action[merge.KEEP_EDITED])}"
+        )
     for note in run.notes:
         echo(f"Note: {note}")
 
 
 def _update_options(fn):
     fn = click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")(fn)
-    fn = click.option("--diff", "show_diff", is_flag=True, help="With --dry-run (or alone): print the unified diff.")(fn)
-    fn = click.option("--force", is_flag=True,
-                      help="Make every file lossgen writes exactly its new rendering (your edits to them are "
-                           "overwritten; nothing else is touched).")(fn)
+    fn = click.option("--diff", "show_diff", is_flag=True, help="With --dry-run (or alone): print the unified diff.")(
+        fn
+    )
+    fn = click.option(
+        "--force",
+        is_flag=True,
+        help="Make every file lossgen writes exactly its new rendering (your edits to them are "
+        "overwritten; nothing else is touched).",
+    )(fn)
     fn = click.option("--no-format", is_flag=True, help="Do not run black on merged Python files.")(fn)
     fn = click.option("--no-test", is_flag=True, help="Do not run the project's tests afterwards.")(fn)
     return fn
@@ -761,8 +912,11 @@ def _update_options(fn):
 
 def _say_update(run) -> None:
     lines = run.lines()
-    echo(f"What changed since {run.path} was generated:" if lines else
-         f"The inputs of {run.path} are unchanged (specs, parameters, lossgen).")
+    echo(
+        f"What changed since {run.path} was generated:"
+        if lines
+        else f"The inputs of {run.path} are unchanged (specs, parameters, lossgen)."
+    )
     for line in lines:
         echo(line)
     for note in run.notes:
@@ -776,13 +930,35 @@ def _say_update(run) -> None:
         echo(f"  kept (not reachable through real directories)  {blocked}")
 
 
-def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, no_format, no_test,
-                loss: str | None = None, add: list = (), remove: tuple[str, ...] = ()) -> None:
+def _run_update(
+    ctx,
+    project: Path,
+    catalogs,
+    given,
+    dry_run,
+    show_diff,
+    force,
+    no_format,
+    no_test,
+    loss: str | None = None,
+    add: list = (),
+    remove: tuple[str, ...] = (),
+) -> None:
     from scaffold import api
 
     overrides = {name: value for name, value in given.items() if value is not None}
-    result = api.update(project, tuple(catalogs), overrides, loss=loss, force=force, format_code=not no_format,
-                        dry_run=dry_run, add=add, remove=remove, say=echo)
+    result = api.update(
+        project,
+        tuple(catalogs),
+        overrides,
+        loss=loss,
+        force=force,
+        format_code=not no_format,
+        dry_run=dry_run,
+        add=add,
+        remove=remove,
+        say=echo,
+    )
     for run in result.runs:
         _say_update(run)
         if show_diff:
@@ -800,8 +976,11 @@ def _run_update(ctx, project: Path, catalogs, given, dry_run, show_diff, force, 
         if written:
             changed[run.generation.target] = run.path.resolve()
     if result.conflicts:
-        where = ("git lists them as unmerged: resolve with `git mergetool` or your editor, then `git add`"
-                 if result.git_conflicts else "resolve the <<<<<<< markers")
+        where = (
+            "git lists them as unmerged: resolve with `git mergetool` or your editor, then `git add`"
+            if result.git_conflicts
+            else "resolve the <<<<<<< markers"
+        )
         echo(f"Conflicts in {', '.join(map(str, result.conflicts))}: {where}, then run the tests.")
         ctx.exit(EXIT_TESTS_FAILED)
     if no_test or not changed:
@@ -817,14 +996,20 @@ def render_names(name: str):
     return Names.derive(name)
 
 
-project_argument = click.argument("project", required=False, default=".",
-                                  type=click.Path(file_okay=False, path_type=Path))
+project_argument = click.argument(
+    "project", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
 
 
 @cli.command(cls=KindCommand, kind_from="record")
 @project_argument
-@click.option("--loss", "loss", metavar="NAME", default=None,
-              help="In a package of several losses: the loss whose parameters the options change.")
+@click.option(
+    "--loss",
+    "loss",
+    metavar="NAME",
+    default=None,
+    help="In a package of several losses: the loss whose parameters the options change.",
+)
 @_update_options
 @catalog_option
 @click.pass_context
@@ -844,10 +1029,20 @@ def update(ctx, project, loss, dry_run, show_diff, force, no_format, no_test, ca
 
 @cli.command(cls=KindCommand)
 @project_argument
-@click.option("--kind", "kinds", multiple=True, required=True, shell_complete=complete_kind,
-              help="The kind of loss to add (repeatable: each kind's options follow its --kind).")
-@click.option("--name", "loss_name", default=None,
-              help="The added loss's name; its module, class and functions derive from it. [default: the kind]")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    required=True,
+    shell_complete=complete_kind,
+    help="The kind of loss to add (repeatable: each kind's options follow its --kind).",
+)
+@click.option(
+    "--name",
+    "loss_name",
+    default=None,
+    help="The added loss's name; its module, class and functions derive from it. [default: the kind]",
+)
 @_update_options
 @catalog_option
 @click.pass_context
@@ -863,8 +1058,10 @@ def add(ctx, project, kinds, loss_name, dry_run, show_diff, force, no_format, no
     if ctx.meta.get("lossgen.kinds"):
         if loss_name is not None:
             raise OneLineError("--name names one added loss: add several kinds under their own names")
-        members = [_bound(Member(spec, values, spec.name, frozenset(values)), False, spec.name)
-                   for spec, values in ctx.meta["lossgen.kinds"]]
+        members = [
+            _bound(Member(spec, values, spec.name, frozenset(values)), False, spec.name)
+            for spec, values in ctx.meta["lossgen.kinds"]
+        ]
     else:
         spec = ctx.meta["lossgen.spec"]
         chosen = {n: v for n, v in given.items() if v is not None}
@@ -874,8 +1071,14 @@ def add(ctx, project, kinds, loss_name, dry_run, show_diff, force, no_format, no
 
 @cli.command()
 @project_argument
-@click.option("--loss", "losses", metavar="NAME", multiple=True, required=True,
-              help="The loss to remove, by its name (`.lossgen.toml` lists them; repeatable).")
+@click.option(
+    "--loss",
+    "losses",
+    metavar="NAME",
+    multiple=True,
+    required=True,
+    help="The loss to remove, by its name (`.lossgen.toml` lists them; repeatable).",
+)
 @_update_options
 @catalog_option
 @click.pass_context
@@ -948,8 +1151,14 @@ def validate(paths, quick):
 @cli.command("spec")
 @click.argument("name")
 @click.option("--task", type=click.Choice(list(TASKS)), default="regression", show_default=True)
-@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Directory to write NAME.toml into (your team catalog).")
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory to write NAME.toml into (your team catalog).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing NAME.toml.")
 @_catch
 def spec_command(name, task, output_dir, force):
@@ -963,25 +1172,49 @@ def spec_command(name, task, output_dir, force):
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("target")
 @click.option("--task", type=click.Choice(list(TASKS)), required=True, help="The input contract the loss is for.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of the loss (its class's constructor, or the function's keyword); repeatable.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the loss (its class's constructor, or the function's keyword); repeatable.",
+)
 @click.option("--backend", type=click.Choice(BACKENDS), default="tensorflow", show_default=True)
-@click.option("--against", metavar="KIND|keras.losses.NAME", default=None,
-              help="Compare values with a built-in kind (its parameters as options: --delta 2) or a Keras loss.")
+@click.option(
+    "--against",
+    metavar="KIND|keras.losses.NAME",
+    default=None,
+    help="Compare values with a built-in kind (its parameters as options: --delta 2) or a Keras loss.",
+)
 @click.option("--only", metavar="ID,...", default=None, help="Run only these checks.")
 @click.option("--skip", metavar="ID,...", default=None, help="Do not run these checks.")
 @click.option("--batch-coupled", is_flag=True, help="The loss uses the whole batch on purpose: skip batch_independent.")
-@click.option("--from-logits", is_flag=True, default=None,
-              help="y_pred are logits (binary, categorical tasks); default: the loss's own from_logits, if any.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the report as JSON.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the report as JUnit XML (for CI).")
+@click.option(
+    "--from-logits",
+    is_flag=True,
+    default=None,
+    help="y_pred are logits (binary, categorical tasks); default: the loss's own from_logits, if any.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report as JSON.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report as JUnit XML (for CI).",
+)
 @catalog_option
 @click.pass_context
 @_catch
-def audit(ctx, target, task, params, backend, against, only, skip, batch_coupled, from_logits, json_path, junit_path,
-          catalogs):
+def audit(
+    ctx, target, task, params, backend, against, only, skip, batch_coupled, from_logits, json_path, junit_path, catalogs
+):
     """Run lossgen's test battery on an existing loss: TARGET is package.module:name or file.py:name,
     a loss function, a keras.losses.Loss subclass (built with --param values) or an instance.
 
@@ -995,10 +1228,19 @@ def audit(ctx, target, task, params, backend, against, only, skip, batch_coupled
     against_spec = resolve(against, list(ctx.args), tuple(catalogs)) if against else None
     from scaffold.audit import ids, run
 
-    report = run(target, task, parse_params(params), backend=backend, against=against_spec, only=ids(only),
-                 skip=ids(skip), batch_coupled=batch_coupled, from_logits=from_logits or None,
-                 on_start=lambda r: echo(r.header()),
-                 on_result=lambda result: echo(reports.line(result)))
+    report = run(
+        target,
+        task,
+        parse_params(params),
+        backend=backend,
+        against=against_spec,
+        only=ids(only),
+        skip=ids(skip),
+        batch_coupled=batch_coupled,
+        from_logits=from_logits or None,
+        on_start=lambda r: echo(r.header()),
+        on_result=lambda result: echo(reports.line(result)),
+    )
     echo(report.summary())
     if json_path is not None:
         report.write_json(json_path)
@@ -1074,15 +1316,17 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # a bug in lossgen: still one line unless asked for the traceback
         if os.environ.get("LOSSGEN_DEBUG"):
             raise
-        echo(f"Error: internal error: {type(exc).__name__}: {_one_line(str(exc))} (set LOSSGEN_DEBUG=1 for "
-                   "details)", err=True)
+        echo(
+            f"Error: internal error: {type(exc).__name__}: {_one_line(str(exc))} (set LOSSGEN_DEBUG=1 for details)",
+            err=True,
+        )
         return 1
 
 
 def _one_line(text: str, limit: int = 300) -> str:
     """An exception's message as one line of at most `limit` characters (some carry a whole context)."""
     line = " ".join(text.split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 if __name__ == "__main__":

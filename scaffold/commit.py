@@ -29,9 +29,9 @@ import signal
 import stat
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from scaffold.confine import COMMIT_DIR, Root
 from scaffold.errors import UsageError
@@ -73,11 +73,17 @@ def sha256(content: bytes | None) -> str | None:
 
 def commit(parts: list[Part]) -> None:
     """Verify, stage, decide, apply, clean up (module docstring); the first part decides for all."""
-    stale = [f"{part.root.path / w.path}" for part in parts for w in part.writes
-             if sha256(part.root.read(w.path)) != w.expect]
+    stale = [
+        f"{part.root.path / w.path}"
+        for part in parts
+        for w in part.writes
+        if sha256(part.root.read(w.path)) != w.expect
+    ]
     if stale:
-        raise Changed(f"changed while updating: {', '.join(stale[:10])}{' ...' if len(stale) > 10 else ''}; "
-                      "nothing was written; run again")
+        raise Changed(
+            f"changed while updating: {', '.join(stale[:10])}{' ...' if len(stale) > 10 else ''}; "
+            "nothing was written; run again"
+        )
     from scaffold.workspace import pause
 
     txn = uuid.uuid4().hex
@@ -87,8 +93,12 @@ def commit(parts: list[Part]) -> None:
     try:  # an interrupt or error before the decision undoes the staging: nothing was written
         for part in parts:
             staged.append(part)
-            _stage(part, txn, os.path.relpath(primary, part.root.path.resolve()),
-                   [os.path.relpath(p.root.path.resolve(), primary) for p in parts[1:]] if part is parts[0] else [])
+            _stage(
+                part,
+                txn,
+                os.path.relpath(primary, part.root.path.resolve()),
+                [os.path.relpath(p.root.path.resolve(), primary) for p in parts[1:]] if part is parts[0] else [],
+            )
         pause("staged")
         with interrupts_deferred():  # from the decision on, interrupts wait for the end
             _decide(parts[0].root, txn)
@@ -194,9 +204,11 @@ def _roll_forward(root: Root, journal: dict | None) -> int:
 
                 pause("commit")
         if blocked:
-            raise UsageError(f"{root.path}: an interrupted commit cannot be finished: {', '.join(blocked[:10])} "
-                             f"changed since it started; look at them, then remove {root.path / COMMIT_DIR} "
-                             "and run lossgen update again")
+            raise UsageError(
+                f"{root.path}: an interrupted commit cannot be finished: {', '.join(blocked[:10])} "
+                f"changed since it started; look at them, then remove {root.path / COMMIT_DIR} "
+                "and run lossgen update again"
+            )
         root.write(RECORD, _read_at(fd, "record"))
         return done
     finally:
@@ -260,8 +272,12 @@ def _journal(root: Root) -> dict | None:
         return None
     finally:
         os.close(fd)
-    if not (isinstance(data, dict) and isinstance(data.get("txn"), str) and isinstance(data.get("ops"), list)
-            and isinstance(data.get("primary"), str)):
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("txn"), str)
+        and isinstance(data.get("ops"), list)
+        and isinstance(data.get("primary"), str)
+    ):
         return None
     return data
 
@@ -302,8 +318,9 @@ def locked(root: Root, wait: float | None = None, say=None) -> Iterator[None]:
             break
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise UsageError(f"another lossgen is working on {root.path} (waited {wait:g} s); try again when "
-                                 "it has finished") from None
+                raise UsageError(
+                    f"another lossgen is working on {root.path} (waited {wait:g} s); try again when it has finished"
+                ) from None
             if say is not None and not told:
                 say(f"Waiting for another lossgen working on {root.path} ...")
                 told = True
@@ -326,8 +343,9 @@ def interrupts_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
-                for signum in DEFERRED_SIGNALS}
+    previous = {
+        signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in DEFERRED_SIGNALS
+    }
     try:
         yield
     finally:

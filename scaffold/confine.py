@@ -14,9 +14,10 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Self
 
 from scaffold.errors import UsageError
 
@@ -49,12 +50,19 @@ class Found:
 def check_rel(rel: str) -> PurePosixPath:
     """A normalised relative POSIX path below the root, outside version control and lossgen's commit area."""
     pure = PurePosixPath(rel)
-    if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel or str(pure) != rel
-            or any(part in ("..", ".") for part in pure.parts)):
+    if (
+        not rel
+        or pure.is_absolute()
+        or "\\" in rel
+        or "\0" in rel
+        or str(pure) != rel
+        or any(part in ("..", ".") for part in pure.parts)
+    ):
         raise Unsafe(repr(rel), "not a relative path inside the project")
     if VCS_DIRS & set(pure.parts) or pure.parts[0] == COMMIT_DIR:
-        raise Unsafe(rel, f"inside {next(p for p in pure.parts if p in VCS_DIRS | {COMMIT_DIR})}, which "
-                          "lossgen never touches")
+        raise Unsafe(
+            rel, f"inside {next(p for p in pure.parts if p in VCS_DIRS | {COMMIT_DIR})}, which lossgen never touches"
+        )
     return pure
 
 
@@ -73,7 +81,7 @@ class Root:
             os.close(self.fd)
             self.fd = -1
 
-    def __enter__(self) -> "Root":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -88,7 +96,7 @@ class Root:
         fd = self.fd
         try:
             for index, part in enumerate(pure.parts[:-1]):
-                where = "/".join(pure.parts[:index + 1])
+                where = "/".join(pure.parts[: index + 1])
                 try:
                     fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
@@ -115,8 +123,9 @@ class Root:
                 if parent is None:
                     return Found()
                 try:
-                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
-                                 dir_fd=parent)
+                    fd = os.open(
+                        name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), dir_fd=parent
+                    )
                 except FileNotFoundError:
                     return Found()
                 except OSError as exc:
@@ -158,8 +167,12 @@ class Root:
             if found:
                 raise Unsafe(rel, found)
             temp = f".{name}.lossgen-{os.getpid()}"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                         mode, dir_fd=parent)
+            fd = os.open(
+                temp,
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                mode,
+                dir_fd=parent,
+            )
             try:
                 with os.fdopen(fd, "wb", closefd=False) as handle:
                     handle.write(content)

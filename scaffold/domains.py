@@ -80,32 +80,41 @@ def extremes(spec: LossSpec, params: dict[str, Any]) -> list[Case]:
     task, logits = spec.task, uses_logits(spec, params)
     if task in ("regression", "multi_output"):
         zeros = np.zeros((2, d))
-        return [Case("zero_error", zeros, zeros.copy()),
-                Case("huge_error", zeros, np.tile([[1e4], [-1e4]], (1, d))),
-                Case("huge_values", np.full((2, d), 3e4), np.full((2, d), -3e4))]
+        return [
+            Case("zero_error", zeros, zeros.copy()),
+            Case("huge_error", zeros, np.tile([[1e4], [-1e4]], (1, d))),
+            Case("huge_values", np.full((2, d), 3e4), np.full((2, d), -3e4)),
+        ]
     if task == "positive_regression":
-        return [Case("zero_prediction", np.array([[0.0] * d, [1e3] * d]), np.zeros((2, d))),
-                Case("huge_prediction", np.zeros((2, d)), np.full((2, d), 1e4))]
+        return [
+            Case("zero_prediction", np.array([[0.0] * d, [1e3] * d]), np.zeros((2, d))),
+            Case("huge_prediction", np.zeros((2, d)), np.full((2, d), 1e4)),
+        ]
     if task == "binary":
         labels = np.array([[0.0] * d, [1.0] * d, [0.0] * d, [1.0] * d])
         if logits:
-            return [Case("huge_logits", labels, np.array([[1e4] * d, [-1e4] * d, [-1e4] * d, [1e4] * d])),
-                    Case("zero_logits", labels, np.zeros((4, d)))]
-        return [Case("saturated_wrong", labels, np.array([[1.0] * d, [0.0] * d, [1.0] * d, [0.0] * d])),
-                Case("saturated_right", labels, np.array([[0.0] * d, [1.0] * d, [0.0] * d, [1.0] * d]))]
+            return [
+                Case("huge_logits", labels, np.array([[1e4] * d, [-1e4] * d, [-1e4] * d, [1e4] * d])),
+                Case("zero_logits", labels, np.zeros((4, d))),
+            ]
+        return [
+            Case("saturated_wrong", labels, np.array([[1.0] * d, [0.0] * d, [1.0] * d, [0.0] * d])),
+            Case("saturated_right", labels, np.array([[0.0] * d, [1.0] * d, [0.0] * d, [1.0] * d])),
+        ]
     if task in ("categorical", "sparse_categorical"):
         labels = np.arange(2) % d
         wrong = np.eye(d)[(labels + 1) % d]
         right = np.eye(d)[labels]
         y_true = labels.astype(np.float64) if task == "sparse_categorical" else np.eye(d)[labels]
         if logits:
-            return [Case("huge_logits_wrong", y_true, 1e4 * (2 * wrong - 1)),
-                    Case("huge_logits_right", y_true, 1e4 * (2 * right - 1))]
+            return [
+                Case("huge_logits_wrong", y_true, 1e4 * (2 * wrong - 1)),
+                Case("huge_logits_right", y_true, 1e4 * (2 * right - 1)),
+            ]
         return [Case("saturated_wrong", y_true, wrong), Case("saturated_right", y_true, right)]
     if task == "metric":
         labels = np.array([[0.0], [1.0]])
-        return [Case("zero_distance", labels, np.zeros((2, 1))),
-                Case("huge_distance", labels, np.full((2, 1), 1e4))]
+        return [Case("zero_distance", labels, np.zeros((2, 1))), Case("huge_distance", labels, np.full((2, 1), 1e4))]
     raise ValueError(f"unknown task {task}")  # pragma: no cover
 
 

@@ -187,9 +187,7 @@ class Program:
         return used
 
     def functions_used(self) -> set[str]:
-        return {
-            node.function for s in self.statements for node in walk(s.value) if isinstance(node, Call)
-        }
+        return {node.function for s in self.statements for node in walk(s.value) if isinstance(node, Call)}
 
 
 def walk(expr: Expr):
@@ -237,8 +235,12 @@ class _Compiler:
 
     def compile(self, source: str) -> Program:
         if len(source) > MAX_FORMULA_CHARS:
-            raise SpecError(f"formula is {len(source)} characters long; the limit is {MAX_FORMULA_CHARS}",
-                            self.path, self.first_line, self.first_col + 1)
+            raise SpecError(
+                f"formula is {len(source)} characters long; the limit is {MAX_FORMULA_CHARS}",
+                self.path,
+                self.first_line,
+                self.first_col + 1,
+            )
         try:
             tree = ast.parse(source, mode="exec")
         except SyntaxError as exc:
@@ -250,13 +252,20 @@ class _Compiler:
                 message += f" (the limit is depth {MAX_DEPTH}); split it into named steps"
             raise SpecError(f"formula syntax error: {message}", self.path, line, col) from None
         except ValueError as exc:  # null bytes, on some Python versions
-            raise SpecError(f"formula cannot be parsed: {exc}", self.path, self.first_line, self.first_col + 1) from None
+            raise SpecError(
+                f"formula cannot be parsed: {exc}", self.path, self.first_line, self.first_col + 1
+            ) from None
         except (RecursionError, MemoryError):  # the parser's own limits on nesting
-            raise SpecError(f"formula is nested too deeply to parse (the limit is depth {MAX_DEPTH}); "
-                            "split it into named steps", self.path, self.first_line, self.first_col + 1) from None
+            raise SpecError(
+                f"formula is nested too deeply to parse (the limit is depth {MAX_DEPTH}); split it into named steps",
+                self.path,
+                self.first_line,
+                self.first_col + 1,
+            ) from None
         if len(tree.body) > MAX_STATEMENTS:
-            raise self.error(tree.body[MAX_STATEMENTS], f"formula has {len(tree.body)} statements; the limit "
-                                                        f"is {MAX_STATEMENTS}")
+            raise self.error(
+                tree.body[MAX_STATEMENTS], f"formula has {len(tree.body)} statements; the limit is {MAX_STATEMENTS}"
+            )
         self.check_depth(tree)
         statements = []
         for stmt in tree.body:
@@ -280,8 +289,11 @@ class _Compiler:
             if isinstance(node, (ast.expr, ast.stmt)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise self.error(node, f"expression nested more than {MAX_DEPTH} levels deep; split it "
-                                           "into named steps (`part = ...` on lines of their own)")
+                    raise self.error(
+                        node,
+                        f"expression nested more than {MAX_DEPTH} levels deep; split it "
+                        "into named steps (`part = ...` on lines of their own)",
+                    )
             stack.extend((child, depth) for child in ast.iter_child_nodes(node))
 
     def has_axes(self, expr: Expr) -> bool:
@@ -289,8 +301,10 @@ class _Compiler:
         number that only became a 0-d tensor through an element-wise call such as sqrt(delta)."""
         for node in walk(expr):
             if isinstance(node, Name) and (
-                    node.role == "input" or (node.role == "param" and self.params[node.name] == "float_list")
-                    or (node.role == "local" and node.name in self.with_axes)):
+                node.role == "input"
+                or (node.role == "param" and self.params[node.name] == "float_list")
+                or (node.role == "local" and node.name in self.with_axes)
+            ):
                 return True
             if isinstance(node, Call) and node.function == "one_hot":
                 return True
@@ -304,7 +318,9 @@ class _Compiler:
             raise self.error(stmt, "assign to exactly one plain name")
         target = stmt.targets[0].id
         if target in INPUTS or target in self.params or target in BUILTIN_NAMES or target in FUNCTIONS:
-            raise self.error(stmt.targets[0], f"cannot assign to `{target}`: it is an input, parameter or built-in name")
+            raise self.error(
+                stmt.targets[0], f"cannot assign to `{target}`: it is an input, parameter or built-in name"
+            )
         if target.startswith("_"):
             raise self.error(stmt.targets[0], f"names starting with '_' are not allowed: `{target}`")
         if target in self.locals:
@@ -313,7 +329,10 @@ class _Compiler:
             raise self.error(stmt, "`loss = ...` must be the last statement")
         value = self.expr(stmt.value)
         if value.kind in (BOOL_TENSOR, BOOL_SCALAR, STRING):
-            raise self.error(stmt.value, f"`{target}` would hold a {value.kind}; use conditions only inside where() or `a if c else b`")
+            raise self.error(
+                stmt.value,
+                f"`{target}` would hold a {value.kind}; use conditions only inside where() or `a if c else b`",
+            )
         self.locals[target] = value.kind
         if self.has_axes(value):
             self.with_axes.add(target)
@@ -420,36 +439,46 @@ class _Compiler:
             hint = f"did you mean `{close[0]}`? " if close else ""
             raise self.error(node.func, f"unknown function `{name}` ({hint}allowed: {', '.join(FUNCTIONS)})")
         if len(node.args) != len(function.args):
-            raise self.error(node, f"{name}() takes {len(function.args)} argument(s) ({', '.join(function.args)}), got {len(node.args)}")
+            raise self.error(
+                node,
+                f"{name}() takes {len(function.args)} argument(s) ({', '.join(function.args)}), got {len(node.args)}",
+            )
         args = tuple(self.numeric_or_condition(a, name, i) for i, a in enumerate(node.args))
         axis, keepdims = (-1 if function.axis else None), False
         allowed = [key for key, ok in (("axis", function.axis), ("keepdims", function.keepdims)) if ok]
         for keyword in node.keywords:
             if keyword.arg not in allowed:
                 got = f"keyword `{keyword.arg}`" if keyword.arg else "`**` arguments"
-                raise self.error(keyword.value, f"{name}() got {got} (allowed: "
-                                                f"{', '.join(k + '=' for k in allowed) or 'none'})")
+                raise self.error(
+                    keyword.value, f"{name}() got {got} (allowed: {', '.join(k + '=' for k in allowed) or 'none'})"
+                )
             value = _literal(keyword.value)
             if keyword.arg == "axis":
                 if type(value) is not int:
                     raise self.error(keyword.value, "axis= must be an integer constant such as -1")
                 if value not in AXIS_RANGE:
-                    raise self.error(keyword.value, f"axis= must be from {AXIS_RANGE[0]} to {AXIS_RANGE[-1]}, "
-                                                    f"got {value}")
+                    raise self.error(
+                        keyword.value, f"axis= must be from {AXIS_RANGE[0]} to {AXIS_RANGE[-1]}, got {value}"
+                    )
                 axis = value
             else:
                 if type(value) is not bool:
                     raise self.error(keyword.value, "keepdims= must be True or False")
                 keepdims = value
         if function.needs_axes and not self.has_axes(args[0]):
-            raise self.error(node.args[0], f"{name}() needs a tensor with axes (computed from y_true, y_pred or a "
-                                           "list parameter), not a scalar")
+            raise self.error(
+                node.args[0],
+                f"{name}() needs a tensor with axes (computed from y_true, y_pred or a list parameter), not a scalar",
+            )
         if name == "take" and not self.integer_argument(args[1], 0, MAX_WIDTH - 1):
-            raise self.error(node.args[1], f"take() needs an integer index: a constant from 0 to {MAX_WIDTH - 1} "
-                                           "or an int parameter")
+            raise self.error(
+                node.args[1], f"take() needs an integer index: a constant from 0 to {MAX_WIDTH - 1} or an int parameter"
+            )
         if name == "one_hot" and not self.integer_argument(args[1], 1, MAX_WIDTH, num_classes=True):
-            raise self.error(node.args[1], f"one_hot() needs an integer depth: num_classes, a constant from 1 to "
-                                           f"{MAX_WIDTH} or an int parameter")
+            raise self.error(
+                node.args[1],
+                f"one_hot() needs an integer depth: num_classes, a constant from 1 to {MAX_WIDTH} or an int parameter",
+            )
         return Call(name, args, axis, keepdims, kind=TENSOR, **pos)
 
     def integer_argument(self, expr: Expr, low: int, high: int, num_classes: bool = False) -> bool:
@@ -459,7 +488,8 @@ class _Compiler:
             return type(expr.value) is int and low <= expr.value <= high
         if isinstance(expr, Name):
             return (expr.role == "param" and self.params[expr.name] == "int") or (
-                num_classes and expr.name == "num_classes")
+                num_classes and expr.name == "num_classes"
+            )
         return False
 
     def numeric_or_condition(self, node: ast.expr, function: str, index: int) -> Expr:
@@ -474,9 +504,13 @@ class _Compiler:
 def _literal(node: ast.expr):
     if isinstance(node, ast.Constant):
         return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        if type(node.operand.value) is int:
-            return -node.operand.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) is int
+    ):
+        return -node.operand.value
     return None
 
 
@@ -496,11 +530,15 @@ _ARITHMETIC = {
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
-    "**": lambda a, b: a ** b,
+    "**": lambda a, b: a**b,
 }
 _COMPARISONS = {
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
 }
 
 
@@ -536,6 +574,7 @@ def _show(value) -> str:
 
 def source_text(expr: Expr) -> str:
     """A sub-expression as the spec author wrote it, near enough to recognise (for messages)."""
+
     def wrapped(child: Expr) -> str:
         text = source_text(child)
         negative = isinstance(child, Unary) or (isinstance(child, Number) and child.value < 0)
@@ -638,7 +677,9 @@ class _Checker:
             try:
                 result = _ARITHMETIC[expr.op](left, right)
             except ZeroDivisionError:
-                raise self.fail(expr, "raises 0 to a negative power" if expr.op == "**" else "divides by zero") from None
+                raise self.fail(
+                    expr, "raises 0 to a negative power" if expr.op == "**" else "divides by zero"
+                ) from None
             except OverflowError:
                 raise self.fail(expr, "overflows") from None
             return self.finite(expr, result)
@@ -692,8 +733,10 @@ class _Checker:
             low, high = (0, MAX_WIDTH - 1) if expr.function == "take" else (1, max(MAX_WIDTH, self.num_classes or 0))
             what = "index" if expr.function == "take" else "depth"
             if not (float(args[1]).is_integer() and low <= args[1] <= high):
-                raise self.fail(expr.args[1], f"is {_show(args[1])}: {expr.function}() needs a whole-number {what} "
-                                              f"from {low} to {high}")
+                raise self.fail(
+                    expr.args[1],
+                    f"is {_show(args[1])}: {expr.function}() needs a whole-number {what} from {low} to {high}",
+                )
         function = _ELEMENTWISE.get(expr.function)
         if function is None or any(not isinstance(a, float) for a in args):
             return None
@@ -706,8 +749,9 @@ class _Checker:
         return self.finite(expr, result, float32=True)  # a 0-d tensor: float32 in the generated code
 
 
-def check_values(program: Program, values: dict | None = None, path: str = "<formula>",
-                 num_classes: int | None = None) -> None:
+def check_values(
+    program: Program, values: dict | None = None, path: str = "<formula>", num_classes: int | None = None
+) -> None:
     """Refuse, as a SpecError at its position, the first sub-expression that the given parameter values
     (and constants) make fail: division by zero, overflow, a domain error, a value a float32 tensor
     cannot hold, a take() index or one_hot() depth out of range. Unknown values are skipped."""

@@ -16,8 +16,13 @@ _SAFE = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"]
 
 
 def _git(project: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *_SAFE, "-C", str(project), *args], input=stdin, capture_output=True,
-                          timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    return subprocess.run(
+        ["git", *_SAFE, "-C", str(project), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
 
 
 def work_tree_prefix(project: Path) -> str | None:

@@ -38,11 +38,17 @@ class FileChange:
 
 def merge_file(base: bytes, ours: bytes, new: bytes, path: str) -> tuple[bytes, bool]:
     """Line-based 3-way merge; returns the result and whether it holds conflict markers."""
-    merger = merge3.Merge3(base.splitlines(keepends=True), ours.splitlines(keepends=True),
-                           new.splitlines(keepends=True))
+    merger = merge3.Merge3(
+        base.splitlines(keepends=True), ours.splitlines(keepends=True), new.splitlines(keepends=True)
+    )
     conflicted = any(group[0] == "conflict" for group in merger.merge_groups())
-    lines = merger.merge_lines(name_a=f"yours ({path})".encode(), name_b=b"lossgen update",
-                               start_marker=b"<<<<<<<", mid_marker=b"=======", end_marker=b">>>>>>>")
+    lines = merger.merge_lines(
+        name_a=f"yours ({path})".encode(),
+        name_b=b"lossgen update",
+        start_marker=b"<<<<<<<",
+        mid_marker=b"=======",
+        end_marker=b">>>>>>>",
+    )
     return b"".join(lines), conflicted
 
 

@@ -18,8 +18,10 @@ R_KEYWORDS = {"function", "repeat", "next"}  # R's lowercase reserved words that
 
 def _words(name: str) -> list[str]:
     if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"invalid name {name!r}: use letters, digits, '-' and '_', starting with a letter "
-                         f"(at most {MAX_NAME_LENGTH} characters)")
+        raise UsageError(
+            f"invalid name {name!r}: use letters, digits, '-' and '_', starting with a letter "
+            f"(at most {MAX_NAME_LENGTH} characters)"
+        )
     return [w for w in re.split(r"[-_]+", name.lower()) if w]
 
 
@@ -59,8 +61,12 @@ class LossNames:
         if words[-1] != "loss":
             words.append("loss")
         base = words[:-1] or ["custom"]
-        return cls(module="_".join(base), class_name="".join(w.capitalize() for w in words),
-                   function_name="_".join(words), r_function="_".join([*base, "loss"]))
+        return cls(
+            module="_".join(base),
+            class_name="".join(w.capitalize() for w in words),
+            function_name="_".join(words),
+            r_function="_".join([*base, "loss"]),
+        )
 
 
 def check_unique(named: list[tuple[str, LossNames]]) -> None:
@@ -73,16 +79,25 @@ def check_unique(named: list[tuple[str, LossNames]]) -> None:
     seen: dict[str, str] = {}
     for loss, names in named:
         if keyword.iskeyword(names.module) or names.module in R_KEYWORDS:
-            raise UsageError(f"loss '{loss}' would get the module name '{names.module}', a Python or R keyword: "
-                             "give it another name")
+            raise UsageError(
+                f"loss '{loss}' would get the module name '{names.module}', a Python or R keyword: give it another name"
+            )
         if names.module in RESERVED_MODULES:
-            raise UsageError(f"loss '{loss}' would get the module name '{names.module}', which the generated "
-                             f"tests use ({', '.join(sorted(RESERVED_MODULES))} are taken): give it another name")
-        for what, value in (("module", names.module), ("class", names.class_name),
-                            ("function", names.function_name), ("R function", names.r_function)):
+            raise UsageError(
+                f"loss '{loss}' would get the module name '{names.module}', which the generated "
+                f"tests use ({', '.join(sorted(RESERVED_MODULES))} are taken): give it another name"
+            )
+        for what, value in (
+            ("module", names.module),
+            ("class", names.class_name),
+            ("function", names.function_name),
+            ("R function", names.r_function),
+        ):
             key = value if what != "R function" else "R:" + value
             if key in seen:
-                raise UsageError(f"losses '{seen[key]}' and '{loss}' would both be named {value!r} ({what} "
-                                 "name): a package holds each loss under names of its own; drop one or "
-                                 "rename it")
+                raise UsageError(
+                    f"losses '{seen[key]}' and '{loss}' would both be named {value!r} ({what} "
+                    "name): a package holds each loss under names of its own; drop one or "
+                    "rename it"
+                )
             seen[key] = loss

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from scaffold import merge
 from scaffold.confine import Root
@@ -53,12 +53,16 @@ class Plan:
     def refusal(self, where: str) -> str:
         """The exit-2 message when the plan may not be committed, or ""."""
         if self.blocked:
-            return (f"{where}: cannot write {listed(self.blocked)} (lossgen writes only regular files through real "
-                    "directories, and never removes what it did not write)")
+            return (
+                f"{where}: cannot write {listed(self.blocked)} (lossgen writes only regular files through real "
+                "directories, and never removes what it did not write)"
+            )
         if self.untracked:
-            return (f"{where}: {listed(self.untracked)} exist(s) but lossgen did not write them (not in "
-                    f"{'the record' if self.files is not None else 'a record'}); lossgen never modifies such files: "
-                    "move them away, or delete them, and run again")
+            return (
+                f"{where}: {listed(self.untracked)} exist(s) but lossgen did not write them (not in "
+                f"{'the record' if self.files is not None else 'a record'}); lossgen never modifies such files: "
+                "move them away, or delete them, and run again"
+            )
         return ""
 
     def diff(self) -> list[str]:
@@ -85,9 +89,17 @@ def _sha(content: bytes | None) -> str | None:
     return None if content is None else hashlib.sha256(content).hexdigest()
 
 
-def make_plan(root: Root, new: Tree, recorded: dict[str, str] | None, base: Callable[[], Tree] | None, *,
-              force: bool = False, legacy: bool = False, frozen: dict[str, str] | None = None,
-              frozen_owners: dict[str, list[str]] | None = None) -> Plan:
+def make_plan(
+    root: Root,
+    new: Tree,
+    recorded: dict[str, str] | None,
+    base: Callable[[], Tree] | None,
+    *,
+    force: bool = False,
+    legacy: bool = False,
+    frozen: dict[str, str] | None = None,
+    frozen_owners: dict[str, list[str]] | None = None,
+) -> Plan:
     """The changes that bring `root` from what lossgen wrote (`recorded`: path -> sha256, None when the
     directory has no record or a 0.1.0 one) to `new`, the user's edits kept.
 
@@ -139,8 +151,13 @@ def make_plan(root: Root, new: Tree, recorded: dict[str, str] | None, base: Call
             before = current  # the record proves the file is what lossgen wrote: it is its own base
         elif recorded_sha is not None and (current is None or after is None):
             # deleted by you, or no longer generated and edited: the recorded hash is all it takes
-            change = (FileChange(path, merge.KEEP_DELETED) if current is None and _sha(after) != recorded_sha
-                      else FileChange(path, merge.KEEP_EDITED) if current is not None else None)
+            change = (
+                FileChange(path, merge.KEEP_DELETED)
+                if current is None and _sha(after) != recorded_sha
+                else FileChange(path, merge.KEEP_EDITED)
+                if current is not None
+                else None
+            )
             if change is not None:
                 plan.changes.append(change)
             continue

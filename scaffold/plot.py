@@ -32,7 +32,7 @@ POINTS = 241
 def plot_missing() -> str:
     """Empty when a picture can be drawn; otherwise what to install."""
     if importlib.util.find_spec("matplotlib") is None:
-        return 'matplotlib is not installed (lossgen needs it to draw each loss): pip install matplotlib'
+        return "matplotlib is not installed (lossgen needs it to draw each loss): pip install matplotlib"
     return ""
 
 
@@ -67,7 +67,9 @@ def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
         x = np.linspace(-6.0, 6.0, POINTS) if logits else np.linspace(0.001, 0.999, POINTS)
         column = np.tile(x[:, None], (1, d))
         return ("logit" if logits else "predicted probability"), [
-            Sweep("label 1", x, np.ones((POINTS, d)), column), Sweep("label 0", x, np.zeros((POINTS, d)), column)]
+            Sweep("label 1", x, np.ones((POINTS, d)), column),
+            Sweep("label 0", x, np.zeros((POINTS, d)), column),
+        ]
     if task in ("categorical", "sparse_categorical"):
         if logits:
             x = np.linspace(-6.0, 6.0, POINTS)
@@ -81,12 +83,15 @@ def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
         true_class = np.zeros((POINTS, d), dtype=bool)
         true_class[:, 0] = True
         return ("logit of the true class" if logits else "probability of the true class"), [
-            Sweep("", x, labels, y_pred, true_class)]
+            Sweep("", x, labels, y_pred, true_class)
+        ]
     if task == "metric":
         x = np.linspace(0.0, 3.0, POINTS)
         column = x[:, None]
-        return "distance", [Sweep("similar (1)", x, np.ones((POINTS, 1)), column),
-                            Sweep("dissimilar (0)", x, np.zeros((POINTS, 1)), column)]
+        return "distance", [
+            Sweep("similar (1)", x, np.ones((POINTS, 1)), column),
+            Sweep("dissimilar (0)", x, np.zeros((POINTS, 1)), column),
+        ]
     raise ValueError(f"unknown task {task}")  # pragma: no cover - spec validation rejects others
 
 
@@ -131,11 +136,10 @@ def keras_curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> np.ndar
     with native_stderr_silenced():  # TensorFlow's C++ start-up lines are not for this picture's user
         import keras
 
-        builtin = getattr(keras.losses, spec.reference.cls)(**spec.reference.bind(values), reduction=None,
-                                                           dtype="float64")
+        builtin = getattr(keras.losses, spec.reference.cls)(
+            **spec.reference.bind(values), reduction=None, dtype="float64"
+        )
         return np.asarray(builtin(sweep.y_true, sweep.y_pred), dtype=np.float64)
-
-
 
 
 def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = True) -> Path:
@@ -149,8 +153,9 @@ def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = 
     figure, (value_axes, gradient_axes) = plt.subplots(1, 2, figsize=SIZE, dpi=DPI)
     main = next((p.name for p in spec.params.values() if p.type == "float"), None)
     chosen = variants(spec, values)
-    curves = {(index, k): curve(spec, params, sweep) for index, params in enumerate(chosen)
-              for k, sweep in enumerate(inputs)}
+    curves = {
+        (index, k): curve(spec, params, sweep) for index, params in enumerate(chosen) for k, sweep in enumerate(inputs)
+    }
     for index, params in enumerate(chosen):
         for k, sweep in enumerate(inputs):
             # a curve the main parameter does not change (contrastive's similar pairs: margin only acts on
@@ -165,13 +170,19 @@ def draw(spec: LossSpec, values: dict[str, Any], path: Path, with_keras: bool = 
                 what += " (the same curve)"
             label = ", ".join(part for part in (what, sweep.label) if part)
             style = {"linewidth": 2.0 if index == 0 else 1.0, "alpha": 1.0 if index == 0 else 0.7}
-            line, = value_axes.plot(sweep.x, loss, label=label, **style)
+            (line,) = value_axes.plot(sweep.x, loss, label=label, **style)
             gradient_axes.plot(sweep.x, gradient, color=line.get_color(), **style)
             if index == 0 and with_keras:
                 reference = keras_curve(spec, params, sweep)
                 if reference is not None:
-                    value_axes.plot(sweep.x, reference, linestyle="--", color="black", linewidth=1.0,
-                                    label=f"keras.losses.{spec.reference.cls}" + (f", {sweep.label}" if sweep.label else ""))
+                    value_axes.plot(
+                        sweep.x,
+                        reference,
+                        linestyle="--",
+                        color="black",
+                        linewidth=1.0,
+                        label=f"keras.losses.{spec.reference.cls}" + (f", {sweep.label}" if sweep.label else ""),
+                    )
     value_axes.set(title=f"{spec.title}", xlabel=axis_name, ylabel="loss per sample")
     gradient_axes.set(title="gradient (slope of the loss)", xlabel=axis_name, ylabel="d loss / d x")
     for axes in (value_axes, gradient_axes):

@@ -13,10 +13,11 @@ import contextlib
 import difflib
 import hashlib
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from scaffold import __version__, commit
 from scaffold.about import About
@@ -83,8 +84,10 @@ class Project:
                 if directory.is_dir():
                     recorded.append(str(directory))
                 elif not catalogs:
-                    raise UsageError(f"{self.path / RECORD}: the spec's catalog {entry.catalog} ({directory}) is gone; "
-                                     "pass --catalog DIR to say where the spec lives now")
+                    raise UsageError(
+                        f"{self.path / RECORD}: the spec's catalog {entry.catalog} ({directory}) is gone; "
+                        "pass --catalog DIR to say where the spec lives now"
+                    )
         key = tuple(dict.fromkeys((*catalogs, *recorded)))
         if key not in self._catalogs:
             self._catalogs[key] = load_catalog(key, cwd=self.path.resolve())
@@ -109,7 +112,9 @@ class Project:
 
 
 @contextlib.contextmanager
-def opened(paths: list[Path], say: Callable[[str], None] | None = None, create: bool = False) -> Iterator[list[Project]]:
+def opened(
+    paths: list[Path], say: Callable[[str], None] | None = None, create: bool = False
+) -> Iterator[list[Project]]:
     """The projects at `paths`, each locked (in path order, so two runs never deadlock), an interrupted
     commit of theirs finished or undone first. create: make a missing directory (for `new`)."""
     with contextlib.ExitStack() as stack:
@@ -187,9 +192,11 @@ def find_spec(project: Project, entry: LossEntry, catalogs: tuple[str, ...]):
     """The spec as it is today, from where the loss's spec came from (or --catalog)."""
     catalog = project.catalog(catalogs)
     if entry.kind not in catalog.specs:
-        raise UsageError(f"the spec {entry.kind!r} loss {entry.name!r} was generated from is not in its catalog any "
-                         f"more (recorded origin: {entry.spec_origin or 'unknown'}); pass --catalog DIR where it "
-                         "lives now")
+        raise UsageError(
+            f"the spec {entry.kind!r} loss {entry.name!r} was generated from is not in its catalog any "
+            f"more (recorded origin: {entry.spec_origin or 'unknown'}); pass --catalog DIR where it "
+            "lives now"
+        )
     return catalog.get(entry.kind)
 
 
@@ -214,24 +221,33 @@ def _bind(spec, values: dict[str, Any], where: str) -> dict[str, Any]:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def follow(project: Project, entry: LossEntry, catalogs: tuple[str, ...], overrides: dict[str, Any],
-           label: str) -> tuple[Member, Member, InputChanges]:
+def follow(
+    project: Project, entry: LossEntry, catalogs: tuple[str, ...], overrides: dict[str, Any], label: str
+) -> tuple[Member, Member, InputChanges]:
     """One recorded loss as generated (base) and as lossgen would generate it now, and what changed."""
     where = f"{project.path / RECORD} ({entry.name})" if label else str(project.path / RECORD)
     spec = find_spec(project, entry, catalogs)
     inputs = InputChanges(loss=label, old_digest=entry.spec_sha256, new_digest=spec_digest(spec))
     if inputs.spec_changed and entry.spec_text:
-        inputs.spec_diff = list(difflib.unified_diff(entry.spec_text.splitlines(keepends=True),
-                                                     spec_text(spec).splitlines(keepends=True),
-                                                     "recorded spec", str(spec.path), n=1))
+        inputs.spec_diff = list(
+            difflib.unified_diff(
+                entry.spec_text.splitlines(keepends=True),
+                spec_text(spec).splitlines(keepends=True),
+                "recorded spec",
+                str(spec.path),
+                n=1,
+            )
+        )
     base_spec = recorded_spec(project, entry)
     if base_spec is None:
         base_spec = spec
         if inputs.spec_changed or not inputs.old_digest:
-            inputs.notes.append("the record has no copy of the spec (lossgen 0.1.0), so lossgen cannot tell your "
-                                "edits from the spec's changes: files that differ are kept as yours (`lossgen "
-                                "update --force` replaces them with the new rendering); from now on the record "
-                                "holds the spec")
+            inputs.notes.append(
+                "the record has no copy of the spec (lossgen 0.1.0), so lossgen cannot tell your "
+                "edits from the spec's changes: files that differ are kept as yours (`lossgen "
+                "update --force` replaces them with the new rendering); from now on the record "
+                "holds the spec"
+            )
     recorded_params = entry.params
     base_values = _bind(base_spec, {k: v for k, v in recorded_params.items() if k in base_spec.params}, where)
     chosen = {k: v for k, v in recorded_params.items() if k in spec.params and k in entry.given}
@@ -242,5 +258,8 @@ def follow(project: Project, entry: LossEntry, catalogs: tuple[str, ...], overri
             old = [float(v) for v in old]
         if old != (list(new) if isinstance(new, tuple) else new):
             inputs.params.append((pname, old, new))
-    return (Member(base_spec, base_values, entry.name, frozenset(entry.given)),
-            Member(spec, values, entry.name, frozenset(chosen) | frozenset(overrides)), inputs)
+    return (
+        Member(base_spec, base_values, entry.name, frozenset(entry.given)),
+        Member(spec, values, entry.name, frozenset(chosen) | frozenset(overrides)),
+        inputs,
+    )

@@ -47,8 +47,20 @@ def run(project: Path, extra_args: list[str]) -> dict:
     counter = _Counter()
     os.chdir(project)
     try:
-        exit_code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:benchmark", "--rootdir", str(project), *extra_args,
-                                 str(project)], plugins=[counter])
+        exit_code = pytest.main(
+            [
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:benchmark",
+                "--rootdir",
+                str(project),
+                *extra_args,
+                str(project),
+            ],
+            plugins=[counter],
+        )
     finally:
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
@@ -63,7 +75,7 @@ def main(argv: list[str]) -> int:
     extra = []
     if "--" in argv:
         index = argv.index("--")
-        argv, extra = argv[:index], argv[index + 1:]
+        argv, extra = argv[:index], argv[index + 1 :]
     worst = 0
     markers = ""
     arguments = iter(argv)

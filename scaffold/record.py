@@ -92,8 +92,10 @@ def shell_word(arg: str) -> str:
         if c in "\\'":
             out.append("\\" + c)
         elif _unprintable(c):
-            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c) or
-                       (f"\\x{ord(c):02x}" if ord(c) < 0x80 else f"\\u{ord(c):04x}"))
+            out.append(
+                {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c)
+                or (f"\\x{ord(c):02x}" if ord(c) < 0x80 else f"\\u{ord(c):04x}")
+            )
         else:
             out.append(c)
     return "$'" + "".join(out) + "'"
@@ -205,36 +207,68 @@ def loss_entry(member, project: Path, files: list[str] | None = None) -> dict[st
     }
 
 
-def inputs_digest(generator: str, target: str, name: str, about, entries: list[dict[str, Any]],
-                  files: list[str]) -> str:
+def inputs_digest(
+    generator: str, target: str, name: str, about, entries: list[dict[str, Any]], files: list[str]
+) -> str:
     """sha256 of what a project's files are a function of: lossgen's templates and code (`generator`),
     the target, the name, who it belongs to and each loss's spec bytes, names and values; and of the
     list of files the record holds, so a record edited by hand never passes for a rendering. Equal
     digests mean an identical rendering, so `check` can answer without rendering anything."""
-    losses = [{"kind": entry["kind"], "name": entry["name"], "catalog": entry.get("catalog") or "",
-               "spec_sha256": entry.get("spec_sha256", ""), "given": sorted(entry.get("given", [])),
-               "params": entry["params"], "files": sorted(entry.get("files") or [])} for entry in entries]
-    payload = {"generator": generator, "target": target, "name": name,
-               "about": about.to_record() if about is not None else None, "losses": losses, "files": sorted(files)}
+    losses = [
+        {
+            "kind": entry["kind"],
+            "name": entry["name"],
+            "catalog": entry.get("catalog") or "",
+            "spec_sha256": entry.get("spec_sha256", ""),
+            "given": sorted(entry.get("given", [])),
+            "params": entry["params"],
+            "files": sorted(entry.get("files") or []),
+        }
+        for entry in entries
+    ]
+    payload = {
+        "generator": generator,
+        "target": target,
+        "name": name,
+        "about": about.to_record() if about is not None else None,
+        "losses": losses,
+        "files": sorted(files),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=list).encode("utf-8")).hexdigest()
 
 
-def record_text(members, target: str, name: str, files: dict[str, str], project: Path, about=None,
-                owners: dict[str, list[str]] | None = None, generator: str = "",
-                conflicts: list[str] = ()) -> str:
+def record_text(
+    members,
+    target: str,
+    name: str,
+    files: dict[str, str],
+    project: Path,
+    about=None,
+    owners: dict[str, list[str]] | None = None,
+    generator: str = "",
+    conflicts: list[str] = (),
+) -> str:
     """The record's text: header comment, answers, each loss's spec copy and the written files' hashes.
     `owners`: each loss's own files (loss name -> paths); `generator`: lossgen's templates digest."""
     import tomli_w
 
-    entries = [loss_entry(member, project, (owners or {}).get(member.name) if owners is not None else None)
-               for member in members]
+    entries = [
+        loss_entry(member, project, (owners or {}).get(member.name) if owners is not None else None)
+        for member in members
+    ]
     data = {
         "record_version": RECORD_VERSION,
         "target": target,
         "name": name,
         "lossgen_version": __version__,
-        **({"inputs_sha256": inputs_digest(generator, target, name, about, entries, list(files)),
-            "generator_sha256": generator} if generator else {}),
+        **(
+            {
+                "inputs_sha256": inputs_digest(generator, target, name, about, entries, list(files)),
+                "generator_sha256": generator,
+            }
+            if generator
+            else {}
+        ),
         **({"about": about.to_record()} if about is not None else {}),
         **({"conflicts": sorted(conflicts)} if conflicts else {}),
         "losses": entries,
@@ -274,8 +308,10 @@ def parse_record(raw: bytes, path: Path) -> Record:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UsageError(f"{path}: `record_version` must be a positive integer")
     if version > RECORD_VERSION:
-        raise UsageError(f"{path}: written by a newer lossgen (record_version {version}; this lossgen "
-                         f"{__version__} reads up to {RECORD_VERSION}): upgrade lossgen")
+        raise UsageError(
+            f"{path}: written by a newer lossgen (record_version {version}; this lossgen "
+            f"{__version__} reads up to {RECORD_VERSION}): upgrade lossgen"
+        )
     for key in ("target", "name"):
         if not isinstance(data.get(key), str):
             raise UsageError(f"{path}: `{key}` is missing or malformed")
@@ -295,12 +331,18 @@ def parse_record(raw: bytes, path: Path) -> Record:
     about = data.get("about")
     if about is not None and not isinstance(about, dict):
         raise UsageError(f"{path}: [about] must be a table")
-    return Record(target=data["target"], name=data["name"],
-                  losses=[_loss(path, loss, i) for i, loss in enumerate(losses, start=1)],
-                  files=_files(path, data.get("files")), lossgen_version=data.get("lossgen_version", ""),
-                  record_version=version, about=about, inputs_sha256=data.get("inputs_sha256", ""),
-                  generator_sha256=data.get("generator_sha256", ""),
-                  conflicts=conflicts)
+    return Record(
+        target=data["target"],
+        name=data["name"],
+        losses=[_loss(path, loss, i) for i, loss in enumerate(losses, start=1)],
+        files=_files(path, data.get("files")),
+        lossgen_version=data.get("lossgen_version", ""),
+        record_version=version,
+        about=about,
+        inputs_sha256=data.get("inputs_sha256", ""),
+        generator_sha256=data.get("generator_sha256", ""),
+        conflicts=conflicts,
+    )
 
 
 def read_record(project: Path) -> Record:
@@ -356,13 +398,21 @@ def _loss(path: Path, loss: dict[str, Any], number: int) -> LossEntry:
     if catalog and ("\0" in catalog or os.path.isabs(catalog)):
         raise UsageError(f"{where}: `catalog` must be a directory relative to the project")
     files = loss.get("files")
-    if files is not None and not (isinstance(files, list) and all(isinstance(f, str) and is_project_path(f)
-                                                                  for f in files)):
+    if files is not None and not (
+        isinstance(files, list) and all(isinstance(f, str) and is_project_path(f) for f in files)
+    ):
         raise UsageError(f"{where}: `files` must be a list of paths inside the project")
-    return LossEntry(kind=loss["kind"], name=loss["name"], params=loss["params"], given=tuple(given),
-                     spec_origin=loss.get("spec_origin", ""), catalog=catalog,
-                     spec_sha256=loss.get("spec_sha256", ""), spec_text=loss.get("spec_text", ""),
-                     files=tuple(files) if files is not None else None)
+    return LossEntry(
+        kind=loss["kind"],
+        name=loss["name"],
+        params=loss["params"],
+        given=tuple(given),
+        spec_origin=loss.get("spec_origin", ""),
+        catalog=catalog,
+        spec_sha256=loss.get("spec_sha256", ""),
+        spec_text=loss.get("spec_text", ""),
+        files=tuple(files) if files is not None else None,
+    )
 
 
 def _files(path: Path, files: Any) -> dict[str, str] | None:

@@ -12,19 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from scaffold import library, plot, workspace
 from scaffold.about import About
 from scaffold.errors import LossgenError, UsageError
 from scaffold.library import Member
 from scaffold.names import Names
-from scaffold.tree import Tree
 from scaffold.paths import templates_dir
 from scaffold.spec import LossSpec
 from scaffold.targets import build_context, loss_context
-
+from scaffold.tree import Tree
 
 PARALLEL_FROM = 24  # jobs (files to format, pictures to draw) from which a process per core pays off
 
@@ -43,7 +43,7 @@ def black_bytes(content: bytes) -> bytes:
     """Python (a merged file) formatted like the rest; as it is when black cannot read it."""
     try:
         formatted = _black(content.decode("utf-8"))
-    except Exception:  # noqa: BLE001 - black's parse errors have no common base; the user's code stays
+    except Exception:
         return content
     return content if formatted is None else formatted.encode("utf-8")
 
@@ -85,8 +85,13 @@ def _workers(jobs: int) -> Iterator[Any]:
     from concurrent.futures import ProcessPoolExecutor
 
     import black  # noqa: F401 - imported before the fork, so each worker has it
-    with ProcessPoolExecutor(max_workers=min(cores, 8), mp_context=multiprocessing.get_context("fork"),
-                             initializer=workspace.die_with_parent, initargs=(os.getpid(),)) as pool:
+
+    with ProcessPoolExecutor(
+        max_workers=min(cores, 8),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=workspace.die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         yield pool
 
 
@@ -107,9 +112,11 @@ def preview(spec: LossSpec, values: dict[str, Any], target: str, name: str | Non
     context = loss_context(build_context([Member(spec, values, name)], Names.derive(name), kind.name, name), 0)
     top = kind.top_template
     root = kind.template_dir
-    relative = {"python": "loss/{top}/{{cookiecutter.package}}/{{cookiecutter.module}}.py",
-                "numpy": "loss/{top}/tests/{{cookiecutter.module}}/reference.py",
-                "r": "project/{top}/R/loss.R"}[target].replace("{top}", top)
+    relative = {
+        "python": "loss/{top}/{{cookiecutter.package}}/{{cookiecutter.module}}.py",
+        "numpy": "loss/{top}/tests/{{cookiecutter.module}}/reference.py",
+        "r": "project/{top}/R/loss.R",
+    }[target].replace("{top}", top)
     env = StrictEnvironment(context={"cookiecutter": context}, keep_trailing_newline=True)
     text = env.from_string((root / relative).read_text(encoding="utf-8")).render(cookiecutter=context)
     if target in ("python", "numpy"):
@@ -131,8 +138,15 @@ def _collect(root: Path) -> dict[str, bytes]:
     return files
 
 
-def render_tree(members: list[Member], target: str, name: str, about: About = About(), format_code: bool = True,
-                project: Path | None = None, only: frozenset[str] | None = None) -> Tree:
+def render_tree(
+    members: list[Member],
+    target: str,
+    name: str,
+    about: About = About(),
+    format_code: bool = True,
+    project: Path | None = None,
+    only: frozenset[str] | None = None,
+) -> Tree:
     """The package rendered and formatted in a safe temporary directory (cookiecutter renders the
     paths it is given as templates, so it never sees the user's paths), returned in memory.
 
@@ -149,14 +163,24 @@ def render_tree(members: list[Member], target: str, name: str, about: About = Ab
     with workspace.scratch_dir() as work:
         config = work / "cookiecutter.yaml"
         # Keep cookiecutter's replay file and cache inside the work directory, not in $HOME.
-        config.write_text(f"replay_dir: {json.dumps(str(work / 'replay'))}\n"
-                          f"cookiecutters_dir: {json.dumps(str(work / 'cache'))}\n", encoding="utf-8")
+        config.write_text(
+            f"replay_dir: {json.dumps(str(work / 'replay'))}\ncookiecutters_dir: {json.dumps(str(work / 'cache'))}\n",
+            encoding="utf-8",
+        )
         templates = workspace.safe_template(templates_dir() / target, work)
 
         def render(template: str, extra_context: dict[str, Any]) -> Path:
-            return Path(cookiecutter(str(templates / template), no_input=True, extra_context=extra_context,
-                                     output_dir=str(work / "out"), config_file=str(config), accept_hooks=False,
-                                     overwrite_if_exists=True))
+            return Path(
+                cookiecutter(
+                    str(templates / template),
+                    no_input=True,
+                    extra_context=extra_context,
+                    output_dir=str(work / "out"),
+                    config_file=str(config),
+                    accept_hooks=False,
+                    overwrite_if_exists=True,
+                )
+            )
 
         rendered = render("project", context)
         owners: dict[str, str] = {}
@@ -167,8 +191,11 @@ def render_tree(members: list[Member], target: str, name: str, about: About = Ab
             owners.update({path: members[index].name for path in now - before})
             before = now
         losses = context["_project"]["losses"]
-        pictures = [(members[i].spec, members[i].values, rendered / losses[i]["plot_path"])
-                    for i in chosen if losses[i]["has_plot"]]
+        pictures = [
+            (members[i].spec, members[i].values, rendered / losses[i]["plot_path"])
+            for i in chosen
+            if losses[i]["has_plot"]
+        ]
         owners.update({losses[i]["plot_path"]: members[i].name for i in chosen if losses[i]["has_plot"]})
         files = len(list(rendered.rglob("*.py"))) if format_code else 0
         with _workers(files + len(pictures)) as pool:

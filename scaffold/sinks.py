@@ -114,7 +114,7 @@ def rd_text(text: str) -> str:
     lines = []
     for line in rd_code(text).split("\n"):
         body = line.lstrip()
-        lines.append(line[:len(line) - len(body)] + "{}" + body if body.startswith("@") else line)
+        lines.append(line[: len(line) - len(body)] + "{}" + body if body.startswith("@") else line)
     return "\n".join(lines)
 
 

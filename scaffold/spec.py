@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.errors import SpecError
+from scaffold.formula import (
+    BUILTIN_NAMES,
+    FUNCTIONS,
+    INPUTS,
+    MAX_INT_LITERAL,
+    MAX_WIDTH,
+    Program,
+    check_values,
+    compile_formula,
+)
 from scaffold.sinks import describe_character, refused_character
-from scaffold.formula import BUILTIN_NAMES, FUNCTIONS, INPUTS, MAX_INT_LITERAL, MAX_WIDTH, Program, check_values
-from scaffold.formula import compile_formula
 
 TASKS = {
     "regression": "real-valued targets; y_pred is the raw model output",
@@ -32,20 +40,71 @@ TASKS = {
     "metric": "pair labels (1 similar, 0 dissimilar); y_pred is a non-negative distance",
 }
 PARAM_TYPES = ("float", "int", "bool", "float_list", "choice")
-TOP_KEYS = {"name", "title", "summary", "description", "task", "reference", "formula", "params",
-            "examples", "overrides", "code"}
+TOP_KEYS = {
+    "name",
+    "title",
+    "summary",
+    "description",
+    "task",
+    "reference",
+    "formula",
+    "params",
+    "examples",
+    "overrides",
+    "code",
+}
 PARAM_KEYS = {"type", "default", "help", "gt", "ge", "lt", "le", "choices", "min_length"}
 CODE_TARGETS = ("python", "r", "numpy")
 # Names a parameter cannot take: they clash with the loss inputs, formula built-ins, the
 # keras.losses.Loss constructor, or keywords of Python and R.
-R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
-              "NULL", "Inf", "NaN", "NA", "in", "T", "F"}
+R_RESERVED = {
+    "if",
+    "else",
+    "repeat",
+    "while",
+    "function",
+    "for",
+    "next",
+    "break",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "Inf",
+    "NaN",
+    "NA",
+    "in",
+    "T",
+    "F",
+}
 # Names the emitted code itself uses (modules, builtins it calls, R objects it reads): a parameter
 # or formula step with one of these names would shadow them in the generated function.
-EMITTED_CODE_NAMES = ({"ops", "keras", "np", "math", "tf", "jax", "torch", "reticulate", "array", "c",
-                       "length", "stop", "format", "force", "attr", "list", "any", "round", "dtype",
-                       "last_dim"}
-                      | set(dir(builtins)) | set(keyword.kwlist) | set(keyword.softkwlist))
+EMITTED_CODE_NAMES = (
+    {
+        "ops",
+        "keras",
+        "np",
+        "math",
+        "tf",
+        "jax",
+        "torch",
+        "reticulate",
+        "array",
+        "c",
+        "length",
+        "stop",
+        "format",
+        "force",
+        "attr",
+        "list",
+        "any",
+        "round",
+        "dtype",
+        "last_dim",
+    }
+    | set(dir(builtins))
+    | set(keyword.kwlist)
+    | set(keyword.softkwlist)
+)
 RESERVED_LOCALS = {*BUILTIN_NAMES, *FUNCTIONS} | R_RESERVED | EMITTED_CODE_NAMES
 RESERVED_PARAMS = {*INPUTS, *RESERVED_LOCALS, "name", "reduction", "dtype", "loss", "self", "config"}
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -74,7 +133,9 @@ class Param:
 
     @property
     def bounds(self) -> list[tuple[str, float]]:
-        return [(op, v) for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None]
+        return [
+            (op, v) for op, v in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)) if v is not None
+        ]
 
     def describe_allowed(self) -> str:
         """What values are allowed, in words a user reads in --help and errors."""
@@ -93,8 +154,9 @@ class Param:
         text = text.strip()
         shown = text if len(text) <= 40 else text[:37] + "..."
         if len(text) > MAX_VALUE_CHARS:
-            raise ValueError(f"the value for {self.name} is {len(text)} characters long; expected "
-                             f"{self.describe_allowed()}")
+            raise ValueError(
+                f"the value for {self.name} is {len(text)} characters long; expected {self.describe_allowed()}"
+            )
         try:
             if self.type == "float":
                 value = _parse_float(text)
@@ -118,8 +180,10 @@ class Param:
                     raise ValueError(f"{self.name} takes at most {MAX_WIDTH} numbers, got {len(items)}")
                 for item in items:
                     if not item:
-                        raise ValueError(f"{shown!r} is not valid for {self.name}: an empty item between commas "
-                                         f"(expected {self.describe_allowed()})")
+                        raise ValueError(
+                            f"{shown!r} is not valid for {self.name}: an empty item between commas "
+                            f"(expected {self.describe_allowed()})"
+                        )
                 value = [_parse_float(item) for item in items]
             else:
                 value = text
@@ -152,7 +216,9 @@ class Param:
                 raise ValueError(f"{self.name} must be {allowed}, got {_short(value)}")
             return value
         else:
-            if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            if not isinstance(value, list) or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) for v in value
+            ):
                 raise ValueError(f"{self.name} must be a list of numbers, got {_short(value)}")
             if len(value) < self.min_length:
                 raise ValueError(f"{self.name} needs at least {self.min_length} value(s), got {len(value)}")
@@ -183,7 +249,7 @@ def _parse_float(text: str) -> float:
         raise ValueError from None  # the caller says what is allowed
 
 
-def _to_float(value: int | float, name: str) -> float:
+def _to_float(value: float, name: str) -> float:
     try:
         return float(value)
     except OverflowError:
@@ -329,7 +395,7 @@ class _Locator:
         for i, line in enumerate(self.lines):
             match = re.match(r'^\s*formula\s*=\s*("""|\'\'\'|"|\')', line)
             if match:
-                rest = line[match.end():]
+                rest = line[match.end() :]
                 if match.group(1) in ('"""', "'''") and rest.strip() == "":
                     return i + 2, 0
                 return i + 1, match.end()
@@ -354,10 +420,11 @@ def load_spec(path: str | Path, origin: str = "built-in") -> LossSpec:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8", str(path),
-                        line, col) from None
+        raise SpecError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8", str(path), line, col
+        ) from None
     return parse_spec(text, path, origin)
 
 
@@ -368,13 +435,18 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", str(exc))
         if match:
-            raise SpecError(f"TOML syntax error: {match.group(1)}", where, int(match.group(2)), int(match.group(3))) from None
+            raise SpecError(
+                f"TOML syntax error: {match.group(1)}", where, int(match.group(2)), int(match.group(3))
+            ) from None
         raise SpecError(f"TOML syntax error: {exc}", where) from None
     except RecursionError:
         raise SpecError("TOML nests arrays or tables too deeply to read", where) from None
     except ValueError as exc:  # a decimal integer beyond Python's int string limit (4300 digits)
-        raise SpecError(f"TOML holds a number lossgen cannot read ({_first_line(exc)}); "
-                        "integers in a spec have at most 15 digits", where, *_long_number_position(text)) from None
+        raise SpecError(
+            f"TOML holds a number lossgen cannot read ({_first_line(exc)}); integers in a spec have at most 15 digits",
+            where,
+            *_long_number_position(text),
+        ) from None
     locate = _Locator(text)
 
     def fail(message: str, key: str, header: str | None = None, index: int = 0) -> SpecError:
@@ -390,8 +462,11 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
     def text_field(key: str, required: bool = True) -> str:
         value = data.get(key, "")
         if not isinstance(value, str) or (required and not value.strip()):
-            raise fail(f"`{key}` must be a non-empty string", key) if key in data else SpecError(
-                f"missing required key `{key}`", where, 1, 1)
+            raise (
+                fail(f"`{key}` must be a non-empty string", key)
+                if key in data
+                else SpecError(f"missing required key `{key}`", where, 1, 1)
+            )
         return value.strip()
 
     try:
@@ -400,8 +475,11 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
         raise SpecError("the spec nests arrays too deeply", where) from None
     name = text_field("name")
     if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        raise fail(f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter "
-                   f"(at most {MAX_NAME_LENGTH})", "name")
+        raise fail(
+            f"name {name!r} must be lowercase letters, digits and underscores, starting with a letter "
+            f"(at most {MAX_NAME_LENGTH})",
+            "name",
+        )
     if name != path.stem:
         raise fail(f"name {name!r} must match the file name ({path.stem}.toml)", "name")
     title, summary = text_field("title"), text_field("summary")
@@ -441,9 +519,22 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
         raise SpecError("at least one [[examples]] entry with hand-computed values is required", where, 1, 1)
     lines = {key: line for key in ("name", "reference", "code") if (line := locate.key(key)[0])}
     lines["formula"] = locate.formula_start()[0]
-    return LossSpec(name=name, title=title, summary=summary, task=task, formula=formula, params=params,
-                    examples=examples, path=path, reference=reference, description=description,
-                    overrides=overrides, code=dict(code), origin=origin, lines=lines)
+    return LossSpec(
+        name=name,
+        title=title,
+        summary=summary,
+        task=task,
+        formula=formula,
+        params=params,
+        examples=examples,
+        path=path,
+        reference=reference,
+        description=description,
+        overrides=overrides,
+        code=dict(code),
+        origin=origin,
+        lines=lines,
+    )
 
 
 def _strings(value: Any, path: tuple[str, ...]):
@@ -475,16 +566,26 @@ def _refuse_unsafe_text(data: dict, text: str, where: str) -> None:
             line, col = _position_of_character(text, value[index])
         if value[index] in "\n\t":
             raise SpecError(f"`{field}` must be one line (no newlines or tabs)", where, line, col)
-        raise SpecError(f"character {describe_character(value[index])} is not allowed in `{field}`: control and "
-                        "bidirectional-override characters cannot be written safely into generated code",
-                        where, line, col)
+        raise SpecError(
+            f"character {describe_character(value[index])} is not allowed in `{field}`: control and "
+            "bidirectional-override characters cannot be written safely into generated code",
+            where,
+            line,
+            col,
+        )
 
 
 def _position_of_character(text: str, char: str) -> tuple[int | None, int | None]:
     """Where a character sits in the TOML text, raw or as one of TOML's escapes (keys can hold them)."""
     code = ord(char)
-    forms = [char, {"\n": "\\n", "\t": "\\t"}.get(char, ""), f"\\u{code:04x}", f"\\u{code:04X}",
-             f"\\U{code:08x}", f"\\U{code:08X}"]
+    forms = [
+        char,
+        {"\n": "\\n", "\t": "\\t"}.get(char, ""),
+        f"\\u{code:04x}",
+        f"\\u{code:04X}",
+        f"\\U{code:08x}",
+        f"\\U{code:08X}",
+    ]
     for number, line in enumerate(text.splitlines(), start=1):
         hits = [line.find(form) for form in forms if form and form in line]
         if hits:
@@ -496,8 +597,13 @@ def _refuse_reserved_steps(program: Program, where: str) -> None:
     """Formula step names that would shadow what the generated code uses (ops, keras, len, c, ...)."""
     for statement in program.statements:
         if statement.target in RESERVED_LOCALS:
-            raise SpecError(f"step name `{statement.target}` would shadow a name the generated Python or R code "
-                            "uses; choose another name", where, statement.line, 1)
+            raise SpecError(
+                f"step name `{statement.target}` would shadow a name the generated Python or R code "
+                "uses; choose another name",
+                where,
+                statement.line,
+                1,
+            )
 
 
 def _parse_params(raw: Any, fail) -> dict[str, Param]:
@@ -509,26 +615,40 @@ def _parse_params(raw: Any, fail) -> dict[str, Param]:
         if not isinstance(table, dict):
             raise fail(f"parameter `{pname}` must be a table ({header})", pname, "[params]")
         if not NAME_RE.fullmatch(pname) or len(pname) > MAX_NAME_LENGTH or pname in RESERVED_PARAMS:
-            raise fail(f"parameter name `{pname}` is not allowed (lowercase identifier, not a reserved name)", "type", header)
+            raise fail(
+                f"parameter name `{pname}` is not allowed (lowercase identifier, not a reserved name)", "type", header
+            )
         unknown = sorted(set(table) - PARAM_KEYS)
         if unknown:
-            raise fail(f"unknown key `{unknown[0]}` in {header} (allowed: {', '.join(sorted(PARAM_KEYS))})", unknown[0], header)
+            raise fail(
+                f"unknown key `{unknown[0]}` in {header} (allowed: {', '.join(sorted(PARAM_KEYS))})", unknown[0], header
+            )
         ptype = table.get("type")
         if ptype not in PARAM_TYPES:
-            raise fail(f"parameter `{pname}`: type must be one of {', '.join(PARAM_TYPES)}, got {ptype!r}", "type", header)
+            raise fail(
+                f"parameter `{pname}`: type must be one of {', '.join(PARAM_TYPES)}, got {ptype!r}", "type", header
+            )
         bounds = {}
         for key in ("gt", "ge", "lt", "le"):
             if key in table:
                 value = table[key]
-                if ptype not in ("float", "int", "float_list") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                if (
+                    ptype not in ("float", "int", "float_list")
+                    or isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                ):
                     raise fail(f"parameter `{pname}`: `{key}` must be a number and needs a numeric type", key, header)
                 bounds[key] = value
         choices = table.get("choices", ())
         if ptype == "choice":
             if not isinstance(choices, list) or not choices or not all(isinstance(c, str) and c for c in choices):
-                raise fail(f"parameter `{pname}`: a choice needs `choices`, a list of strings", "choices" if "choices" in table else "type", header)
+                raise fail(
+                    f"parameter `{pname}`: a choice needs `choices`, a list of strings",
+                    "choices" if "choices" in table else "type",
+                    header,
+                )
         elif "choices" in table:
-            raise fail(f"parameter `{pname}`: `choices` is only for type = \"choice\"", "choices", header)
+            raise fail(f'parameter `{pname}`: `choices` is only for type = "choice"', "choices", header)
         help_text = table.get("help", "")
         if not isinstance(help_text, str):
             raise fail(f"parameter `{pname}`: `help` must be a string", "help", header)
@@ -542,8 +662,9 @@ def _parse_params(raw: Any, fail) -> dict[str, Param]:
             default = param.check(table["default"])
         except ValueError as exc:
             raise fail(f"bad default: {exc}", "default", header) from None
-        params[pname] = Param(pname, ptype, default, help_text.strip(), choices=tuple(choices),
-                              min_length=min_length, **bounds)
+        params[pname] = Param(
+            pname, ptype, default, help_text.strip(), choices=tuple(choices), min_length=min_length, **bounds
+        )
     return params
 
 
@@ -555,10 +676,16 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise fail(message) from None
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name)
-            and node.func.value.value.id == "keras" and node.func.value.attr == "losses"
-            and re.match(r"^[A-Z][A-Za-z0-9]*$", node.func.attr) and not node.args):
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Attribute)
+        and isinstance(node.func.value.value, ast.Name)
+        and node.func.value.value.id == "keras"
+        and node.func.value.attr == "losses"
+        and re.match(r"^[A-Z][A-Za-z0-9]*$", node.func.attr)
+        and not node.args
+    ):
         raise fail(message + " (a keras.losses class, keyword arguments only)")
     kwargs = []
     for kw in node.keywords:
@@ -573,7 +700,8 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         except (ValueError, TypeError, MemoryError, RecursionError):  # TypeError: {[1]: 2}, an unhashable key
             raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant") from None
         if not isinstance(literal, (int, float, str, bool, tuple)) or (
-                isinstance(literal, tuple) and not all(type(v) is int for v in literal)):
+            isinstance(literal, tuple) and not all(type(v) is int for v in literal)
+        ):
             raise fail(f"reference argument `{kw.arg}` must be a parameter name or a constant")
         numbers = literal if isinstance(literal, tuple) else (literal,)
         if any(type(v) is int and abs(v) > MAX_INT_LITERAL for v in numbers):
@@ -593,7 +721,7 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
         if not isinstance(table, dict):
             raise fail(f"example {index + 1} must be a table ([[examples]] with y_true, y_pred and loss)", "examples")
 
-        def bad(message: str, key: str) -> SpecError:
+        def bad(message: str, key: str, index: int = index) -> SpecError:
             return fail(f"example {index + 1}: {message}", key, "[[examples]]", index)
 
         for key in ("y_true", "y_pred", "loss"):
@@ -621,14 +749,16 @@ def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) 
         if any(isinstance(v, int) and abs(v) > MAX_INT_LITERAL for v in loss):
             raise bad(f"`loss` {TOO_LONG_INTEGER}", "loss")
         if len(loss) != len(y_pred) or len(y_true) != len(y_pred):
-            raise bad(f"y_true, y_pred and loss need one entry per sample ({len(y_true)}, {len(y_pred)}, {len(loss)})", "loss")
+            raise bad(
+                f"y_true, y_pred and loss need one entry per sample ({len(y_true)}, {len(y_pred)}, {len(loss)})", "loss"
+            )
         examples.append(Example(bound, y_true, y_pred, [float(v) for v in loss], line))
     return tuple(examples)
 
 
 def example_problem(y_true: Any, y_pred: Any) -> str | None:
     """What makes an example's arrays unusable (ragged, too large), or None: checked without numpy, in
-    bounded time, before anything converts them. """
+    bounded time, before anything converts them."""
     for key, value in (("y_true", y_true), ("y_pred", y_pred)):
         if not isinstance(value, list):
             return f"`{key}` must be a list of rows, one per sample"

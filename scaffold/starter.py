@@ -12,29 +12,68 @@ from scaffold.spec import MAX_NAME_LENGTH, NAME_RE, TASKS, parse_spec
 
 # A small, numerically safe loss per task, with one parameter and two example inputs.
 STARTERS = {
-    "regression": ("weight", "1.0", "Scale of the loss.",
-                   "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
-                   ([[0.0, 1.0]], [[1.0, 3.0]]), ([[2.0], [0.0]], [[0.5], [1.0]])),
-    "positive_regression": ("weight", "1.0", "Scale of the loss.",
-                            "loss = mean(weight * (y_pred - y_true * log(y_pred + epsilon)), axis=-1)",
-                            ([[1.0, 2.0]], [[1.0, 1.0]]), ([[0.0], [3.0]], [[2.0], [3.0]])),
-    "binary": ("weight", "1.0", "Scale of the loss.",
-               "p = clip(y_pred, epsilon, 1 - epsilon)\n"
-               "loss = mean(-weight * (y_true * log(p) + (1 - y_true) * log(1 - p)), axis=-1)",
-               ([[1.0, 0.0]], [[0.8, 0.4]]), ([[1.0], [0.0]], [[0.5], [0.1]])),
-    "categorical": ("weight", "1.0", "Scale of the loss.",
-                    "p = clip(y_pred, epsilon, 1.0)\nloss = -weight * sum(y_true * log(p), axis=-1)",
-                    ([[0.0, 1.0, 0.0]], [[0.2, 0.7, 0.1]]), ([[1.0, 0.0, 0.0]], [[0.5, 0.25, 0.25]])),
-    "sparse_categorical": ("weight", "1.0", "Scale of the loss.",
-                           "labels = one_hot(y_true, num_classes)\np = clip(y_pred, epsilon, 1.0)\n"
-                           "loss = -weight * sum(labels * log(p), axis=-1)",
-                           ([[1]], [[0.2, 0.7, 0.1]]), ([[0], [2]], [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])),
-    "multi_output": ("weight", "1.0", "Scale of the loss.",
-                     "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
-                     ([[0.0, 1.0, 2.0]], [[1.0, 1.0, 0.0]]), ([[1.0, 1.0, 1.0]], [[1.0, 1.0, 4.0]])),
-    "metric": ("margin", "1.0", "Distance beyond which dissimilar pairs cost nothing.",
-               "loss = mean(y_true * square(y_pred) + (1 - y_true) * square(relu(margin - y_pred)), axis=-1)",
-               ([[1.0], [0.0]], [[0.5], [0.25]]), ([[0.0]], [[3.0]])),
+    "regression": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
+        ([[0.0, 1.0]], [[1.0, 3.0]]),
+        ([[2.0], [0.0]], [[0.5], [1.0]]),
+    ),
+    "positive_regression": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        "loss = mean(weight * (y_pred - y_true * log(y_pred + epsilon)), axis=-1)",
+        ([[1.0, 2.0]], [[1.0, 1.0]]),
+        ([[0.0], [3.0]], [[2.0], [3.0]]),
+    ),
+    "binary": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        (
+            "p = clip(y_pred, epsilon, 1 - epsilon)\n"
+            "loss = mean(-weight * (y_true * log(p) + (1 - y_true) * log(1 - p)), axis=-1)"
+        ),
+        ([[1.0, 0.0]], [[0.8, 0.4]]),
+        ([[1.0], [0.0]], [[0.5], [0.1]]),
+    ),
+    "categorical": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        "p = clip(y_pred, epsilon, 1.0)\nloss = -weight * sum(y_true * log(p), axis=-1)",
+        ([[0.0, 1.0, 0.0]], [[0.2, 0.7, 0.1]]),
+        ([[1.0, 0.0, 0.0]], [[0.5, 0.25, 0.25]]),
+    ),
+    "sparse_categorical": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        (
+            "labels = one_hot(y_true, num_classes)\np = clip(y_pred, epsilon, 1.0)\n"
+            "loss = -weight * sum(labels * log(p), axis=-1)"
+        ),
+        ([[1]], [[0.2, 0.7, 0.1]]),
+        ([[0], [2]], [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]),
+    ),
+    "multi_output": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        "error = y_pred - y_true\nloss = mean(weight * square(error), axis=-1)",
+        ([[0.0, 1.0, 2.0]], [[1.0, 1.0, 0.0]]),
+        ([[1.0, 1.0, 1.0]], [[1.0, 1.0, 4.0]]),
+    ),
+    "metric": (
+        "margin",
+        "1.0",
+        "Distance beyond which dissimilar pairs cost nothing.",
+        "loss = mean(y_true * square(y_pred) + (1 - y_true) * square(relu(margin - y_pred)), axis=-1)",
+        ([[1.0], [0.0]], [[0.5], [0.25]]),
+        ([[0.0]], [[3.0]]),
+    ),
 }
 
 
@@ -42,10 +81,14 @@ def starter_text(name: str, task: str) -> str:
     from jinja2 import Environment, StrictUndefined
 
     if not NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"invalid spec name {name!r}: lowercase letters, digits and underscores, starting with a letter")
+        raise UsageError(
+            f"invalid spec name {name!r}: lowercase letters, digits and underscores, starting with a letter"
+        )
     if (builtin_losses_dir() / f"{name}.toml").is_file():
-        raise UsageError(f"'{name}' is a built-in kind: choose another name for a team loss (or copy "
-                         f"`lossgen show {name}` ideas into a new name; overriding a built-in needs `overrides = true`)")
+        raise UsageError(
+            f"'{name}' is a built-in kind: choose another name for a team loss (or copy "
+            f"`lossgen show {name}` ideas into a new name; overriding a built-in needs `overrides = true`)"
+        )
     if task not in TASKS:
         raise UsageError(f"unknown task {task!r} (allowed: {', '.join(TASKS)})")
     param, default, param_help, formula, *inputs = STARTERS[task]
@@ -54,15 +97,26 @@ def starter_text(name: str, task: str) -> str:
     values = [default, "2.0"]
 
     def render(losses: list[list[float]]) -> str:
-        examples = [{"value": v, "y_true": yt, "y_pred": yp, "loss": loss}
-                    for v, (yt, yp), loss in zip(values, inputs, losses)]
-        return template.render(name=name, title=_title(name), task=task,
-                               tasks=" | ".join(TASKS), formula=formula, param=param, default=default,
-                               param_help=param_help, examples=examples)
+        examples = [
+            {"value": v, "y_true": yt, "y_pred": yp, "loss": loss} for v, (yt, yp), loss in zip(values, inputs, losses)
+        ]
+        return template.render(
+            name=name,
+            title=_title(name),
+            task=task,
+            tasks=" | ".join(TASKS),
+            formula=formula,
+            param=param,
+            default=default,
+            param_help=param_help,
+            examples=examples,
+        )
 
     draft = parse_spec(render([[0.0] * len(yt) for yt, _ in inputs]), Path(f"{name}.toml"))
-    losses = [[round(float(v), 12) for v in numpy_emit.evaluate(draft, e.y_true, e.y_pred, draft.bind(e.params))]
-              for e in draft.examples]
+    losses = [
+        [round(float(v), 12) for v in numpy_emit.evaluate(draft, e.y_true, e.y_pred, draft.bind(e.params))]
+        for e in draft.examples
+    ]
     return render(losses)
 
 
@@ -78,8 +132,9 @@ def write_starter(name: str, task: str, output_dir: Path, force: bool) -> Path:
     text = starter_text(name, task)
     try:
         with os_errors("cannot write", path):
-            broken = next((d for d in (path.parent, *path.parent.parents)
-                           if os.path.islink(d) and not os.path.exists(d)), None)
+            broken = next(
+                (d for d in (path.parent, *path.parent.parents) if os.path.islink(d) and not os.path.exists(d)), None
+            )
             if broken is not None:
                 raise UsageError(f"cannot write {path}: {broken} is a symbolic link to a missing path (or a loop)")
             if path.exists() and not force:

@@ -13,15 +13,16 @@ import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from scaffold import domains
-from scaffold.check import native_stderr_silenced
 from scaffold.catalog import spec_files
+from scaffold.check import native_stderr_silenced
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import SpecError, UsageError
 from scaffold.paths import builtin_losses_dir
@@ -79,8 +80,7 @@ def _internal(where: str, exc: BaseException) -> Problem:
 def _gather(checks: Iterator[Problem], spec: LossSpec) -> list[Problem]:
     problems: list[Problem] = []
     try:
-        for problem in checks:
-            problems.append(problem)
+        problems.extend(checks)  # one by one: the problems found before an exception are kept
     except SpecError as exc:
         problems.append(Problem(exc.where, exc.message))
     except Exception as exc:
@@ -98,8 +98,10 @@ def _mismatch(expected: np.ndarray, got: np.ndarray) -> str | None:
         return f"got shape {got.shape}, expected {expected.shape} (one value per sample)"
     if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
         computed = [float(f"{v:.12g}") for v in got.ravel()]
-        return (f"expected {expected.tolist()}, got {computed} (an example must hold to a relative "
-                f"{TOLERANCE}: write its values with at least 7 significant digits)")
+        return (
+            f"expected {expected.tolist()}, got {computed} (an example must hold to a relative "
+            f"{TOLERANCE}: write its values with at least 7 significant digits)"
+        )
     return None
 
 
@@ -140,8 +142,11 @@ def quick_checks(spec: LossSpec) -> Iterator[Problem]:
                 yield Problem(exc.where, f"{exc.message} (extreme input '{case.name}')")
             continue
         if not np.all(np.isfinite(got)):
-            yield Problem(spec.where("formula"), f"unstable: non-finite loss {got.tolist()} on extreme input "
-                                                 f"'{case.name}' (y_pred={case.y_pred.tolist()})")
+            yield Problem(
+                spec.where("formula"),
+                f"unstable: non-finite loss {got.tolist()} on extreme input "
+                f"'{case.name}' (y_pred={case.y_pred.tolist()})",
+            )
 
 
 def load_python_loss(spec: LossSpec, directory: Path):
@@ -194,8 +199,11 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
     outputs = [run(sample.y_true, sample.y_pred, values) for sample in samples]
     for sample, got in zip(samples, outputs):
         if got.shape != (len(sample.y_pred),):
-            yield Problem(spec.where("formula"), f"loss has shape {got.shape}; it must be one value per sample "
-                                                 f"({len(sample.y_pred)},): reduce the last axis, not the batch")
+            yield Problem(
+                spec.where("formula"),
+                f"loss has shape {got.shape}; it must be one value per sample "
+                f"({len(sample.y_pred)},): reduce the last axis, not the batch",
+            )
             return
         if spec.formula is not None:
             reference = numpy_emit.evaluate(spec, sample.y_true, sample.y_pred, values)
@@ -214,8 +222,11 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
                     expected = np.asarray(reference_loss(sample.y_true, sample.y_pred))
                     if not np.allclose(got, expected, rtol=RTOL, atol=1e-7):
                         worst = float(np.max(np.abs(got - expected)))
-                        yield Problem(spec.where("reference"), f"disagrees with {spec.reference.text} on random "
-                                                               f"{spec.task} inputs (max abs difference {worst:.3g})")
+                        yield Problem(
+                            spec.where("reference"),
+                            f"disagrees with {spec.reference.text} on random "
+                            f"{spec.task} inputs (max abs difference {worst:.3g})",
+                        )
                         break
             except Exception as exc:
                 yield Problem(spec.where("reference"), f"{spec.reference.text} cannot be evaluated: {exc}")
@@ -229,5 +240,8 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
         if not np.all(np.isfinite(loss.numpy())):
             yield Problem(spec.where("formula"), f"unstable: non-finite loss on extreme input '{case.name}' (float32)")
         elif gradient is None or not np.all(np.isfinite(gradient.numpy())):
-            yield Problem(spec.where("formula"), f"unstable: non-finite gradient on extreme input '{case.name}' "
-                                                 "(float32); check where() branches, sqrt at 0 and unclipped logs")
+            yield Problem(
+                spec.where("formula"),
+                f"unstable: non-finite gradient on extreme input '{case.name}' "
+                "(float32); check where() branches, sqrt at 0 and unclipped logs",
+            )

@@ -20,17 +20,29 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from scaffold.confine import COMMIT_DIR
 from scaffold.errors import UsageError
 
 STAGING_PREFIX = ".lossgen-staging-"
 MARKER = "lossgen-staging.pid"
-ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG,
-                      errno.ENOSPC, errno.EDQUOT, errno.ELOOP, errno.EEXIST, errno.EXDEV, errno.EMLINK,
-                      errno.EFBIG}
+ENVIRONMENT_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENAMETOOLONG,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.ELOOP,
+    errno.EEXIST,
+    errno.EXDEV,
+    errno.EMLINK,
+    errno.EFBIG,
+}
 DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 MAX_LISTED = 10
 
@@ -84,8 +96,10 @@ def check_destination(output_dir: Path, dirname: str, allow_non_empty: bool) -> 
         if os.path.lexists(destination) and not destination.is_dir():
             raise UsageError(f"{destination} exists and is not a directory")
         if destination.is_dir() and not allow_non_empty and any(e.name != COMMIT_DIR for e in destination.iterdir()):
-            raise UsageError(f"{destination} already exists and is not empty (use --force to write into it; "
-                             "nothing else in it is removed)")
+            raise UsageError(
+                f"{destination} already exists and is not empty (use --force to write into it; "
+                "nothing else in it is removed)"
+            )
     return destination
 
 
@@ -110,8 +124,10 @@ def safe_temp_base() -> Path:
     for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp"):
         if template_safe(candidate) and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
             return Path(candidate)
-    raise UsageError(f"no usable temporary directory: {tempfile.gettempdir()} holds '{{' or '}}' "
-                     "(template syntax); set TMPDIR to a directory without braces")
+    raise UsageError(
+        f"no usable temporary directory: {tempfile.gettempdir()} holds '{{' or '}}' "
+        "(template syntax); set TMPDIR to a directory without braces"
+    )
 
 
 def safe_template(template: Path, work: Path) -> Path:
@@ -184,8 +200,6 @@ def pause(point: str) -> None:
     if name == point:
         print(f"LOSSGEN_TEST_PAUSE {point} {os.getpid()}", file=sys.stderr, flush=True)
         time.sleep(float(seconds or 30))
-
-
 
 
 _PR_SET_PDEATHSIG = 1

@@ -42,7 +42,11 @@ def test_target_forms():
 
 def test_params_are_literals():
     assert parse_params(["delta=2.5", "from_logits=true", "weights=[1, 2]", "mode=sum"]) == {
-        "delta": 2.5, "from_logits": True, "weights": [1, 2], "mode": "sum"}
+        "delta": 2.5,
+        "from_logits": True,
+        "weights": [1, 2],
+        "mode": "sum",
+    }
     assert literal("__import__('os')") == "__import__('os')"  # text, never evaluated
     with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_params(["delta"])
@@ -67,8 +71,10 @@ def test_check_selection():
         select(["per-sample"], None)
 
 
-@pytest.mark.parametrize("task", ["regression", "positive_regression", "binary", "categorical", "sparse_categorical",
-                                  "multi_output", "metric"])
+@pytest.mark.parametrize(
+    "task",
+    ["regression", "positive_regression", "binary", "categorical", "sparse_categorical", "multi_output", "metric"],
+)
 def test_inputs_of_every_task(task):
     from scaffold.audit.checks import Context
 
@@ -80,18 +86,32 @@ def test_inputs_of_every_task(task):
 
 
 def test_report_files(tmp_path):
-    report = Report("m:f", "regression", "tensorflow", "function", [
-        Result("per_sample", "fail", "returns shape () for a batch of 8; expected (8,)", 0.1),
-        Result("config", "skip", "a plain function has no get_config", 0.0),
-        Result("gradient", "pass", "24 partial derivatives match", 0.2)], seconds=1.0)
+    report = Report(
+        "m:f",
+        "regression",
+        "tensorflow",
+        "function",
+        [
+            Result("per_sample", "fail", "returns shape () for a batch of 8; expected (8,)", 0.1),
+            Result("config", "skip", "a plain function has no get_config", 0.0),
+            Result("gradient", "pass", "24 partial derivatives match", 0.2),
+        ],
+        seconds=1.0,
+    )
     assert report.exit_code == 1
     assert line(report.results[0]).split()[:2] == ["per_sample", "FAIL"]
     report.write_json(tmp_path / "a.json")
     data = json.loads((tmp_path / "a.json").read_text())
-    assert {k: data[k] for k in ("target", "task", "backend")} == {"target": "m:f", "task": "regression",
-                                                                   "backend": "tensorflow"}
-    assert [(c["id"], c["status"]) for c in data["checks"]] == [("per_sample", "fail"), ("config", "skip"),
-                                                               ("gradient", "pass")]
+    assert {k: data[k] for k in ("target", "task", "backend")} == {
+        "target": "m:f",
+        "task": "regression",
+        "backend": "tensorflow",
+    }
+    assert [(c["id"], c["status"]) for c in data["checks"]] == [
+        ("per_sample", "fail"),
+        ("config", "skip"),
+        ("gradient", "pass"),
+    ]
     report.write_junit(tmp_path / "a.xml")
     suite = ET.parse(tmp_path / "a.xml").getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
@@ -178,8 +198,11 @@ def test_tutorial_snippets():
         assert results["per_sample"].status == "fail", (name, results)
     # y_true cast to float32 whatever y_pred is: float64 inputs cannot be mixed with it
     assert audit("seeds.py:weighted_bce", task="binary", only=["gradient"])["gradient"].status == "fail"
-    msle = audit("seeds.py:custom_mean_squared_logarithmic_error", task="positive_regression",
-                 only=["per_sample", "sample_weight", "gradient"])
+    msle = audit(
+        "seeds.py:custom_mean_squared_logarithmic_error",
+        task="positive_regression",
+        only=["per_sample", "sample_weight", "gradient"],
+    )
     assert set(statuses(msle).values()) == {"pass"}, msle
     mse = audit("seeds.py:custom_mse", only=["per_sample", "sample_weight", "save_reload"])
     assert statuses(mse) == {"per_sample": "pass", "sample_weight": "pass", "save_reload": "fail"}
@@ -188,14 +211,32 @@ def test_tutorial_snippets():
 # --------------------------------------------------------------------------------- e2e: the CLI
 def cli(*args: str, cwd: Path = ROOT, pythonpath: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), pythonpath]))}
-    return subprocess.run([sys.executable, "-m", "scaffold.cli", "audit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "scaffold.cli", "audit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.mark.e2e
 def test_cli_exit_codes_and_reports(tmp_path):
-    done = cli(f"{DATA / 'config.py'}:HuberNoConfig", "--task", "regression", "--param", "delta=2.5",
-               "--only", "per_sample,config", "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"))
+    done = cli(
+        f"{DATA / 'config.py'}:HuberNoConfig",
+        "--task",
+        "regression",
+        "--param",
+        "delta=2.5",
+        "--only",
+        "per_sample,config",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--junit",
+        str(tmp_path / "r.xml"),
+    )
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     assert lines[1].split()[:2] == ["per_sample", "pass"]
@@ -207,14 +248,21 @@ def test_cli_exit_codes_and_reports(tmp_path):
     broken = cli(f"{DATA / 'broken.py'}:loss", "--task", "regression")
     assert broken.returncode == 2
     assert broken.stderr.strip().splitlines() == [
-        (f"Error: target '{DATA / 'broken.py'}:loss' does not import: ModuleNotFoundError: No module named "
-         "'no_such_module_for_lossgen_audit'")]
+        (
+            f"Error: target '{DATA / 'broken.py'}:loss' does not import: ModuleNotFoundError: No module named "
+            "'no_such_module_for_lossgen_audit'"
+        )
+    ]
     assert "Traceback" not in broken.stderr
 
 
 def test_cli_bad_usage_before_keras():
-    for args in (["m:f", "--task", "regression", "--only", "nope"], ["m:f", "--task", "nope"],
-                 ["m:f", "--task", "regression", "--delta", "2"], ["m:f", "--task", "regression", "--against", "hubber"]):
+    for args in (
+        ["m:f", "--task", "regression", "--only", "nope"],
+        ["m:f", "--task", "nope"],
+        ["m:f", "--task", "regression", "--delta", "2"],
+        ["m:f", "--task", "regression", "--against", "hubber"],
+    ):
         done = cli(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -224,14 +272,57 @@ def test_cli_bad_usage_before_keras():
 def test_generated_project_passes_every_check(tmp_path):
     """Built-in kinds, imported from a package lossgen generated, pass the audit on TensorFlow."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "scaffold.cli", "new", "--kind", "huber", "--delta", "2", "--kind",
-                    "sparse_focal", "--name", "gen", "--no-test", "--no-input", "--no-format", "-o", str(tmp_path)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scaffold.cli",
+            "new",
+            "--kind",
+            "huber",
+            "--delta",
+            "2",
+            "--kind",
+            "sparse_focal",
+            "--name",
+            "gen",
+            "--no-test",
+            "--no-input",
+            "--no-format",
+            "-o",
+            str(tmp_path),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     project = tmp_path / "gen-loss"
-    done = cli("gen_loss.huber:HuberLoss", "--task", "regression", "--param", "delta=2", "--against", "huber",
-               "--delta", "2", "--skip", "backends", cwd=tmp_path, pythonpath=str(project))
+    done = cli(
+        "gen_loss.huber:HuberLoss",
+        "--task",
+        "regression",
+        "--param",
+        "delta=2",
+        "--against",
+        "huber",
+        "--delta",
+        "2",
+        "--skip",
+        "backends",
+        cwd=tmp_path,
+        pythonpath=str(project),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 failed" in done.stdout.splitlines()[-1]
-    done = cli("gen_loss.sparse_focal:SparseFocalLoss", "--task", "sparse_categorical", "--against", "sparse_focal",
-               "--only", ",".join([*FAST, "reference"]), cwd=tmp_path, pythonpath=str(project))
+    done = cli(
+        "gen_loss.sparse_focal:SparseFocalLoss",
+        "--task",
+        "sparse_categorical",
+        "--against",
+        "sparse_focal",
+        "--only",
+        ",".join([*FAST, "reference"]),
+        cwd=tmp_path,
+        pythonpath=str(project),
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -29,7 +29,7 @@ def test_reports_are_matched_to_projects_and_judged(tmp_path):
     lines = [
         RESULT_MARKER + f'{{"project": "{ok}", "exit_code": 0, "passed": 3, "failed": 0, "skipped": 0, "errors": 0}}',
         RESULT_MARKER + f'{{"project": "{failing}", "exit_code": 1, "passed": 2, "failed": 1, "skipped": 0, '
-                        '"errors": 0}',
+        '"errors": 0}',
     ]
     reports = check._reports([ok, failing, silent], lines, 1, "pytest")
     assert [r.ok for r in reports] == [True, False, False]
@@ -40,8 +40,10 @@ def test_reports_are_matched_to_projects_and_judged(tmp_path):
 
 def test_testthat_reports_name_their_unit(tmp_path):
     """testthat counts expectations (its PASS); the summary says so, and in how many test_that()s."""
-    line = RESULT_MARKER + (f'{{"project": "{tmp_path}", "exit_code": 0, "unit": "expectations", "tests": 25, '
-                            '"passed": 54, "failed": 0, "skipped": 0, "errors": 0}')
+    line = RESULT_MARKER + (
+        f'{{"project": "{tmp_path}", "exit_code": 0, "unit": "expectations", "tests": 25, '
+        '"passed": 54, "failed": 0, "skipped": 0, "errors": 0}'
+    )
     (report,) = check._reports([tmp_path], [line], 0, "testthat")
     assert report.ok and report.summary() == "54 expectations passed, 0 failed in 25 tests"
 
@@ -56,23 +58,36 @@ def test_shell_completion_offers_kind_names():
     import subprocess
     import sys
 
-    env = {**os.environ, "_LOSSGEN_COMPLETE": "bash_complete", "COMP_WORDS": "lossgen new --kind spa",
-           "COMP_CWORD": "3"}
-    result = subprocess.run([sys.executable, "-c", "from scaffold.cli import main; main()"], env=env,
-                            capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "_LOSSGEN_COMPLETE": "bash_complete",
+        "COMP_WORDS": "lossgen new --kind spa",
+        "COMP_CWORD": "3",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from scaffold.cli import main; main()"], env=env, capture_output=True, text=True
+    )
     assert result.stdout.split() == ["plain,sparse_categorical_crossentropy", "plain,sparse_focal"]
 
 
-@pytest.mark.parametrize("line, noise", [
-    ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
-    ("I0000 00:00:1795469510.816458   11643 port.cc:153] oneDNN custom operations are on.", True),
-    ("E0000 00:00:1795469514.784497   11643 cuda_platform.cc:52] failed call to cuInit: INTERNAL", True),
-    ("To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
-     "appropriate compiler flags.", True),
-    ("42 passed in 6.74s", False),
-    ("E       AssertionError: values differ", False),
-    ("[ FAIL 1 | WARN 0 | SKIP 0 | PASS 54 ]", False),
-])
+@pytest.mark.parametrize(
+    "line, noise",
+    [
+        ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR", True),
+        ("I0000 00:00:1795469510.816458   11643 port.cc:153] oneDNN custom operations are on.", True),
+        ("E0000 00:00:1795469514.784497   11643 cuda_platform.cc:52] failed call to cuInit: INTERNAL", True),
+        (
+            (
+                "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
+                "appropriate compiler flags."
+            ),
+            True,
+        ),
+        ("42 passed in 6.74s", False),
+        ("E       AssertionError: values differ", False),
+        ("[ FAIL 1 | WARN 0 | SKIP 0 | PASS 54 ]", False),
+    ],
+)
 def test_tensorflow_startup_lines_are_not_echoed(line, noise):
     assert check.is_native_startup_noise(line) is noise
 
@@ -80,7 +95,10 @@ def test_tensorflow_startup_lines_are_not_echoed(line, noise):
 @pytest.mark.e2e
 def test_full_validate_prints_no_tensorflow_startup_lines():
     spec = Path(__file__).parent / "data" / "team" / "asym_mse.toml"
-    result = subprocess.run([sys.executable, "-c", "import sys; from scaffold.cli import main; sys.exit(main())",
-                             "validate", str(spec)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from scaffold.cli import main; sys.exit(main())", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.endswith("1 spec(s) checked, 0 problem(s)\n")

@@ -36,8 +36,16 @@ loss = [{loss}]
 '''
 
 
-def write_spec(directory: Path, name: str = "team_mse", *, top: str = "", params: str = "params",
-               y_pred: str = "1.0", loss: str = "1.0", file_name: str | None = None) -> Path:
+def write_spec(
+    directory: Path,
+    name: str = "team_mse",
+    *,
+    top: str = "",
+    params: str = "params",
+    y_pred: str = "1.0",
+    loss: str = "1.0",
+    file_name: str | None = None,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / (file_name or f"{name}.toml")
     path.write_text(SPEC.format(name=name, top=top, params=params, y_pred=y_pred, loss=loss), encoding="utf-8")
@@ -76,9 +84,14 @@ def test_spec_into_a_path_below_a_file_is_bad_input(tmp_path, capsys):
     assert_bad_input(code, err, "afile is not a directory")
 
 
-@pytest.mark.parametrize("args", [["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1"],
-                                  ["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1/sub"],
-                                  ["spec", "x", "-o", "loop1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1"],
+        ["new", "--kind", "mse", "--no-input", "--no-test", "-o", "loop1/sub"],
+        ["spec", "x", "-o", "loop1"],
+    ],
+)
 def test_a_symlink_loop_as_output_directory_is_bad_input(tmp_path, capsys, args):
     os.symlink("loop1", tmp_path / "loop1")
     code, _, err = run(capsys, *args)
@@ -88,12 +101,16 @@ def test_a_symlink_loop_as_output_directory_is_bad_input(tmp_path, capsys, args)
 @pytest.mark.parametrize("where", ["reference", "loss", "y_pred"])
 @pytest.mark.parametrize("command", ["show", "new", "validate"])
 def test_a_4500_digit_hex_integer_in_a_spec_is_bad_input(tmp_path, capsys, where, command):
-    spec = {"reference": lambda d: write_spec(d, top=f'reference = "keras.losses.Huber(delta={HUGE_HEX})"\n'),
-            "loss": lambda d: write_spec(d, loss=HUGE_HEX),
-            "y_pred": lambda d: write_spec(d, y_pred=HUGE_HEX)}[where](tmp_path / "team")
-    args = {"show": ["show", "team_mse", "--catalog", "team"],
-            "new": ["new", "--kind", "team_mse", "--catalog", "team", "--no-input", "--no-test"],
-            "validate": ["validate", "--quick", spec]}[command]
+    spec = {
+        "reference": lambda d: write_spec(d, top=f'reference = "keras.losses.Huber(delta={HUGE_HEX})"\n'),
+        "loss": lambda d: write_spec(d, loss=HUGE_HEX),
+        "y_pred": lambda d: write_spec(d, y_pred=HUGE_HEX),
+    }[where](tmp_path / "team")
+    args = {
+        "show": ["show", "team_mse", "--catalog", "team"],
+        "new": ["new", "--kind", "team_mse", "--catalog", "team", "--no-input", "--no-test"],
+        "validate": ["validate", "--quick", spec],
+    }[command]
     code, out, err = run(capsys, *args)
     if command == "validate":  # one problem line per spec, exit 1 (a spec with problems), never an internal error
         assert code == 1 and "internal error" not in out, out
@@ -116,7 +133,9 @@ def test_a_list_where_a_hashable_key_is_expected_is_bad_input(tmp_path, capsys, 
     args = ["show", "team_mse", "--catalog", "team"] if command == "show" else ["validate", "--quick", spec]
     code, out, err = run(capsys, *args)
     if command == "validate":
-        assert code == 1 and "team_mse.toml:5:1: reference argument `delta` must be a parameter name or a constant" in out
+        assert (
+            code == 1 and "team_mse.toml:5:1: reference argument `delta` must be a parameter name or a constant" in out
+        )
         assert "internal error" not in out
     else:
         assert_bad_input(code, err, "team_mse.toml:5:1:", "parameter name or a constant")
@@ -162,8 +181,18 @@ def test_prompts_come_in_order_kind_parameters_target_then_where_and_who(tmp_pat
     result = interactive_new(tmp_path, monkeypatch, answers)
     assert result.exit_code == 0, result.output
     text = result.output
-    order = ["kind of loss", "gamma (", "alpha (", "from_logits [y/N]", "target (", "project name",
-             "output directory", "license (", "author", "e-mail"]
+    order = [
+        "kind of loss",
+        "gamma (",
+        "alpha (",
+        "from_logits [y/N]",
+        "target (",
+        "project name",
+        "output directory",
+        "license (",
+        "author",
+        "e-mail",
+    ]
     positions = [text.index(prompt) for prompt in order]
     assert positions == sorted(positions), text
     # each answer is checked when given: the bad name before the output directory is asked
@@ -175,8 +204,23 @@ def test_prompts_come_in_order_kind_parameters_target_then_where_and_who(tmp_pat
 
 
 def test_a_bad_yes_no_answer_says_what_is_allowed(tmp_path, monkeypatch):
-    result = interactive_new(tmp_path, monkeypatch, "maybe\nyes\n\nAda\n\n", "--kind", "binary_focal", "--gamma",
-                             "2", "--alpha", "0.25", "--target", "python", "--name", "bf", "--license", "MIT")
+    result = interactive_new(
+        tmp_path,
+        monkeypatch,
+        "maybe\nyes\n\nAda\n\n",
+        "--kind",
+        "binary_focal",
+        "--gamma",
+        "2",
+        "--alpha",
+        "0.25",
+        "--target",
+        "python",
+        "--name",
+        "bf",
+        "--license",
+        "MIT",
+    )
     assert result.exit_code == 0, result.output
     assert "Error: 'maybe' is not a yes/no answer: answer y or n" in result.output
     assert "invalid input" not in result.output
@@ -184,15 +228,18 @@ def test_a_bad_yes_no_answer_says_what_is_allowed(tmp_path, monkeypatch):
 
 
 def test_a_name_that_would_make_a_keyword_is_refused_at_the_name_prompt(tmp_path, monkeypatch):
-    result = interactive_new(tmp_path, monkeypatch, "class\nmine\n\n\nAda\n\n", "--kind", "mse", "--target", "python",
-                             "--license", "MIT")
+    result = interactive_new(
+        tmp_path, monkeypatch, "class\nmine\n\n\nAda\n\n", "--kind", "mse", "--target", "python", "--license", "MIT"
+    )
     assert result.exit_code == 0, result.output
     assert result.output.index("Python or R keyword") < result.output.index("output directory")
     assert (tmp_path / "mine-loss").is_dir()
 
 
-@pytest.mark.parametrize("typo, meant", [("focal", ["binary_focal", "sparse_focal"]), ("hubr", ["huber"]),
-                                         ("cce", ["label_smoothed_cce", "weighted_cce"])])
+@pytest.mark.parametrize(
+    "typo, meant",
+    [("focal", ["binary_focal", "sparse_focal"]), ("hubr", ["huber"]), ("cce", ["label_smoothed_cce", "weighted_cce"])],
+)
 def test_a_kind_typo_suggests_every_kind_it_may_mean(capsys, typo, meant):
     code, _, err = run(capsys, "show", typo)
     assert_bad_input(code, err, f"unknown kind '{typo}' (did you mean {' or '.join(repr(m) for m in meant)}?")
@@ -202,8 +249,9 @@ def test_a_kind_typo_suggests_every_kind_it_may_mean(capsys, typo, meant):
 # Interrupts
 
 
-def test_an_interrupt_during_the_generated_tests_says_the_project_is_complete_but_untested(tmp_path, capsys,
-                                                                                          monkeypatch):
+def test_an_interrupt_during_the_generated_tests_says_the_project_is_complete_but_untested(
+    tmp_path, capsys, monkeypatch
+):
     import signal
 
     from scaffold import check
@@ -212,12 +260,14 @@ def test_an_interrupt_during_the_generated_tests_says_the_project_is_complete_bu
         raise cli_module.Interrupted(signal.SIGINT)  # what Ctrl-C raises while the tests run
 
     monkeypatch.setattr(check, "run_tests", interrupted)
-    code, out, err = run(capsys, "new", "--kind", "mse", "--no-input", "-o", "out")
+    code, _out, err = run(capsys, "new", "--kind", "mse", "--no-input", "-o", "out")
     project = tmp_path / "out" / "mse-loss"
     assert code == 130
     assert err.count("\n") == 1, err
-    assert err.startswith(f"Interrupted: {project} was written and is complete, but its tests did not finish; "
-                          f"run them with: cd {project} && python -m pytest"), err
+    assert err.startswith(
+        f"Interrupted: {project} was written and is complete, but its tests did not finish; "
+        f"run them with: cd {project} && python -m pytest"
+    ), err
     assert (project / "mse_loss" / "mse.py").is_file() and (project / ".lossgen.toml").is_file()
 
 
@@ -255,7 +305,7 @@ def test_curves_that_coincide_are_drawn_once_and_say_so(tmp_path, monkeypatch):
     figure = drawn_figure("contrastive", tmp_path, monkeypatch)
     lines = figure.axes[0].get_lines()
     curves = [line.get_ydata() for line in lines]
-    assert not any(np.allclose(a, b) for i, a in enumerate(curves) for b in curves[i + 1:])
+    assert not any(np.allclose(a, b) for i, a in enumerate(curves) for b in curves[i + 1 :])
     labels = [line.get_label() for line in lines]
     assert "margin = 1, 0.5, 2 (the same curve), similar (1)" in labels, labels
     assert len(labels) == 4  # similar once; dissimilar for each margin
@@ -268,8 +318,21 @@ def test_curves_that_coincide_are_drawn_once_and_say_so(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def metric_project(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
-    code = main(["new", "--kind", "contrastive", "--kind", "huber", "--name", "pairs", "--no-input", "--no-test",
-                 "-o", str(out)])
+    code = main(
+        [
+            "new",
+            "--kind",
+            "contrastive",
+            "--kind",
+            "huber",
+            "--name",
+            "pairs",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     return out / "pairs-loss"
 
@@ -278,11 +341,14 @@ def test_train_help_imports_no_keras(metric_project):
     import subprocess
     import sys
 
-    probe = ("import runpy, sys\nsys.argv = ['train.py', '--help']\ntry:\n    runpy.run_path('train.py', "
-             "run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             "print('IMPORTED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=metric_project, capture_output=True, text=True,
-                            timeout=60)
+    probe = (
+        "import runpy, sys\nsys.argv = ['train.py', '--help']\ntry:\n    runpy.run_path('train.py', "
+        "run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('IMPORTED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=metric_project, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "usage: train.py" in result.stdout and "--loss {contrastive,huber}" in result.stdout
     assert "IMPORTED []" in result.stdout, result.stdout
@@ -313,8 +379,11 @@ def test_quickstart_lists_the_questions_a_terminal_asks_in_order(tmp_path, monke
     said = re.findall(r"the (target|project name|output directory|license|author|e-mail)", quickstart)
     result = interactive_new(tmp_path, monkeypatch, "\n" * 6, "--kind", "huber", "--delta", "2")
     assert result.exit_code == 0, result.output
-    asked = re.findall(r"^(?:.*: )?(target|project name|output directory|license|author|e-mail)\b",
-                       result.output.replace(": ", ":\n"), flags=re.M)
+    asked = re.findall(
+        r"^(?:.*: )?(target|project name|output directory|license|author|e-mail)\b",
+        result.output.replace(": ", ":\n"),
+        flags=re.MULTILINE,
+    )
     assert said == asked == ["target", "project name", "output directory", "license", "author", "e-mail"]
     assert (tmp_path / "huber-loss" / "huber_loss" / "huber.py").is_file()  # below the working directory
 

@@ -60,7 +60,9 @@ def test_update_picks_up_a_changed_team_spec(tmp_path, monkeypatch, capsys, comm
     assert run("new", "--catalog", "team", "--kind", "asym_mse", "--alpha", "3", "--no-input", "--no-test") == 0
     record = tomllib.loads((tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text())
     assert record["losses"][0]["params"] == {"alpha": 3.0} and record["losses"][0]["spec_origin"] == "--catalog"
-    assert "--catalog ../team " in (tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text()  # relative: the same on every machine
+    assert (
+        "--catalog ../team " in (tmp_path / "asym-mse-loss" / ".lossgen.toml").read_text()
+    )  # relative: the same on every machine
 
     spec = team / "asym_mse.toml"
     spec.write_text(spec.read_text().replace("How much more an under-prediction costs", "What a shortfall costs"))

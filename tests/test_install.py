@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import render
-from scaffold import workspace
+from scaffold import render, workspace
 from scaffold.errors import UsageError
 from tests.helpers import run
 
@@ -76,13 +75,16 @@ def snapshot(root: Path) -> dict[str, bytes]:
 # Paths are never templates
 
 
-@pytest.mark.parametrize("dirname", [
-    "d {{ 7*191 }}",
-    "x" + PAYLOAD,
-    "{% if true %}y{% endif %}",
-    "c{# comment #}",
-    "spaces and ünïcödé ✓",
-])
+@pytest.mark.parametrize(
+    "dirname",
+    [
+        "d {{ 7*191 }}",
+        "x" + PAYLOAD,
+        "{% if true %}y{% endif %}",
+        "c{# comment #}",
+        "spaces and ünïcödé ✓",
+    ],
+)
 def test_template_syntax_in_the_output_path_is_never_rendered(tmp_path, capsys, dirname):
     output = tmp_path / dirname
     assert new(output) == 0, capsys.readouterr().err
@@ -108,8 +110,12 @@ def test_tmpdir_with_template_syntax_falls_back_to_a_safe_one(tmp_path):
     unsafe = tmp_path / ("t" + PAYLOAD)
     unsafe.mkdir()
     env = {**os.environ, "TMPDIR": str(unsafe)}
-    done = subprocess.run([*LOSSGEN, "new", "--kind", "mse", "--no-input", "--no-test", "-o", str(tmp_path / "o")],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*LOSSGEN, "new", "--kind", "mse", "--no-input", "--no-test", "-o", str(tmp_path / "o")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "pwned").exists() and list(unsafe.iterdir()) == []
     assert_complete(tmp_path / "o" / "mse-loss")
@@ -167,7 +173,7 @@ def test_update_force_overwrites_only_the_projects_files(git_project, capsys):
     capsys.readouterr()
     assert run("update", str(git_project), "--force", "--no-test") == 0
     out = capsys.readouterr().out
-    assert re.search(r"^  updated +train\.py$", out, re.M), out
+    assert re.search(r"^  updated +train\.py$", out, re.MULTILINE), out
     assert_complete(git_project)
     assert (git_project / "notes.txt").read_text() == "my notes\n"
     assert (git_project / ".venv" / "bin" / "python").is_file()
@@ -194,18 +200,17 @@ def test_files_no_longer_generated_are_removed_only_when_unchanged(git_project, 
     capsys.readouterr()
     assert run("update", str(git_project), "--no-test") == 0
     out = capsys.readouterr().out
-    assert re.search(r"^  removed +old/unchanged\.py$", out, re.M)
-    assert re.search(r"^  kept \(you edited it; lossgen no longer writes it\) +edited\.py$", out, re.M)
+    assert re.search(r"^  removed +old/unchanged\.py$", out, re.MULTILINE)
+    assert re.search(r"^  kept \(you edited it; lossgen no longer writes it\) +edited\.py$", out, re.MULTILINE)
     assert not (git_project / "old").exists() and (git_project / "edited.py").read_text() == "y = 2  # mine\n"
     record = assert_complete(git_project)
     assert "edited.py" not in record["files"]
 
 
-def test_a_record_without_files_still_updates_and_says_edits_are_merged_against_a_fresh_rendering(
-        git_project, capsys):
+def test_a_record_without_files_still_updates_and_says_edits_are_merged_against_a_fresh_rendering(git_project, capsys):
     path = git_project / ".lossgen.toml"
     text = path.read_text()
-    path.write_text(text[:text.index("[files]")])  # as lossgen 0.1.0 wrote it
+    path.write_text(text[: text.index("[files]")])  # as lossgen 0.1.0 wrote it
     (git_project / "train.py").write_text("# edited\n")
     capsys.readouterr()
     assert run("update", str(git_project), "--no-test") == 0
@@ -311,8 +316,23 @@ def test_unwritable_output_dir(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     # without capabilities, root is just the owner: mode 555 refuses it too
-    done = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all", *LOSSGEN, "new", "--kind", "mse",
-                           "--no-input", "--no-test", "-o", str(locked)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            *LOSSGEN,
+            "new",
+            "--kind",
+            "mse",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(locked),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if os.geteuid() == 0 and "Operation not permitted" in done.stderr and "setpriv" in done.stderr:
         pytest.skip("cannot drop capabilities here")
     assert done.returncode == 2, done.stderr
@@ -324,9 +344,28 @@ def test_unwritable_output_dir(tmp_path):
 def test_read_only_output_dir(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
-    script = f'mount -t tmpfs -o ro tmpfs "$1" || exit 77; shift; exec "$@"'
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(ro), *LOSSGEN, "new", "--kind", "mse",
-                           "--no-input", "--no-test", "-o", str(ro)], capture_output=True, text=True)
+    script = 'mount -t tmpfs -o ro tmpfs "$1" || exit 77; shift; exec "$@"'
+    done = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(ro),
+            *LOSSGEN,
+            "new",
+            "--kind",
+            "mse",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(ro),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode == 77:
         pytest.skip("no private mounts here")
     assert done.returncode == 2, done.stderr
@@ -341,9 +380,14 @@ def start(output_dir: Path, *extra: str, pause: str = "", env: dict | None = Non
     environment = {**os.environ, **(env or {})}
     if pause:
         environment["LOSSGEN_TEST_PAUSE"] = pause
-    return subprocess.Popen([*LOSSGEN, "new", "--kind", "huber", "--no-input", "--no-test", "-o", str(output_dir),
-                             *extra], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+    return subprocess.Popen(
+        [*LOSSGEN, "new", "--kind", "huber", "--no-input", "--no-test", "-o", str(output_dir), *extra],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def wait_paused(process: subprocess.Popen, point: str) -> None:
@@ -367,7 +411,9 @@ def test_two_concurrent_runs_into_one_destination_one_wins(tmp_path):
     assert "appeared while lossgen was rendering" in loser_err and loser_err.count("\n") == 1
     record = assert_complete(tmp_path / "huber-loss")
     winner = next(out for code, out, _ in results if code == 0)
-    assert f"--delta {record['losses'][0]['params']['delta']}" in (tmp_path / "huber-loss" / ".lossgen.toml").read_text()
+    assert (
+        f"--delta {record['losses'][0]['params']['delta']}" in (tmp_path / "huber-loss" / ".lossgen.toml").read_text()
+    )
     assert "Generated huber (python)" in winner
     assert staging_left(tmp_path) == []
 
@@ -406,13 +452,14 @@ def test_a_lossgen_that_waits_too_long_gives_up_in_one_line(tmp_path):
     assert assert_complete(tmp_path / "huber-loss")["losses"][0]["params"]["delta"] == 5.0
 
 
-@pytest.mark.parametrize("point,signum", [("rendered", signal.SIGTERM), ("staged", signal.SIGTERM),
-                                          ("staged", signal.SIGINT)])
+@pytest.mark.parametrize(
+    "point,signum", [("rendered", signal.SIGTERM), ("staged", signal.SIGTERM), ("staged", signal.SIGINT)]
+)
 def test_an_interrupt_before_the_commit_leaves_no_trace(tmp_path, point, signum):
     run_ = start(tmp_path / "out", pause=point)
     wait_paused(run_, point)
     run_.send_signal(signum)
-    code, out, err = finish(run_)
+    code, _out, err = finish(run_)
     assert code == 128 + signum and err == "Interrupted\n"
     assert list((tmp_path / "out").iterdir()) == []
     assert staging_left(tmp_path) == []
@@ -492,18 +539,20 @@ def test_an_interrupt_stops_the_test_runner_and_its_children(tmp_path, signum):
         check.run_python_tests = fake_tests
         sys.exit(main(["new", "--kind", "mse", "--no-input", "-o", {str(tmp_path)!r}]))
     """)
-    process = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 30
     while not pids.exists():
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
         time.sleep(0.05)
     shell, sleeper = map(int, pids.read_text().split())
     process.send_signal(signum)
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 128 + signum and err.count("\n") == 1, err
-    assert err.startswith(f"Interrupted: {tmp_path / 'mse-loss'} was written and is complete, but its tests did not "
-                          "finish"), err
+    assert err.startswith(
+        f"Interrupted: {tmp_path / 'mse-loss'} was written and is complete, but its tests did not finish"
+    ), err
     assert _pid_gone(shell) and _pid_gone(sleeper)
     assert_complete(tmp_path / "mse-loss")  # the project was generated before the tests started
 
@@ -526,8 +575,12 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.e2e
 def test_an_interrupt_during_a_real_test_run_leaves_no_pytest_behind(tmp_path):
-    process = subprocess.Popen([*LOSSGEN, "new", "--kind", "mse", "--no-input", "-o", str(tmp_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*LOSSGEN, "new", "--kind", "mse", "--no-input", "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in process.stdout:  # the runner starts after this line
         if line.startswith("Running the generated python tests"):
             break
@@ -537,7 +590,7 @@ def test_an_interrupt_during_a_real_test_run_leaves_no_pytest_behind(tmp_path):
         time.sleep(0.05)
     time.sleep(1)  # let pytest import TensorFlow
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 130 and err.endswith("Interrupted\n"), err
     assert all(_pid_gone(pid) for pid in runners)
     assert_complete(tmp_path / "mse-loss")

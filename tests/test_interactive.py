@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-
 import tomllib
 
 from click.testing import CliRunner
@@ -24,8 +23,11 @@ def test_prompts_for_kind_parameters_and_target_and_reasks_on_bad_input(tmp_path
     assert "delta=3.0" in (tmp_path / "huber-loss" / "huber_loss" / "huber.py").read_text()
     assert "e-mail address 'not-an-email' does not look like name@example.org" in result.output
     record = tomllib.loads((tmp_path / "huber-loss" / ".lossgen.toml").read_text())
-    assert record["about"] == {"license": "MIT", "year": datetime.date.today().year,
-                               "authors": [{"name": "Ada Lovelace", "email": "ada@example.org"}]}
+    assert record["about"] == {
+        "license": "MIT",
+        "year": datetime.date.today().year,
+        "authors": [{"name": "Ada Lovelace", "email": "ada@example.org"}],
+    }
 
 
 def test_given_options_are_not_prompted_for(tmp_path, monkeypatch):

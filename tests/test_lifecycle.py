@@ -37,8 +37,11 @@ def committed(project: Path) -> Path:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """The work tree's files (not .git's: git itself may touch its index; not through links)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(root).parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink() and ".git" not in p.relative_to(root).parts
+    }
 
 
 def sha256(data: bytes) -> str:
@@ -87,15 +90,48 @@ def generated(tmp_path_factory) -> dict[str, Path]:
     try:
         assert run("new", "--kind", "huber", "--no-input", "--no-test") == 0
         assert run("new", "--kind", "huber", "--kind", "mse", "--name", "teamlosses", "--no-input", "--no-test") == 0
-        assert run("new", "--catalog", "team", "--kind", "asym_mse", "--kind", "huber", "--name", "cl", "--no-input",
-                   "--no-test") == 0
+        assert (
+            run(
+                "new",
+                "--catalog",
+                "team",
+                "--kind",
+                "asym_mse",
+                "--kind",
+                "huber",
+                "--name",
+                "cl",
+                "--no-input",
+                "--no-test",
+            )
+            == 0
+        )
         os.mkdir("pair")
-        assert run("new", "--catalog", "team", "--kind", "asym_mse", "--target", "both", "--no-input", "--no-test",
-                   "-o", "pair") == 0
+        assert (
+            run(
+                "new",
+                "--catalog",
+                "team",
+                "--kind",
+                "asym_mse",
+                "--target",
+                "both",
+                "--no-input",
+                "--no-test",
+                "-o",
+                "pair",
+            )
+            == 0
+        )
     finally:
         os.chdir(cwd)
-    return {"huber": root / "huber-loss", "library": root / "teamlosses", "team_library": root / "cl-loss",
-            "pair": root / "pair" / "asym-mse-loss", "team": root / "team"}
+    return {
+        "huber": root / "huber-loss",
+        "library": root / "teamlosses",
+        "team_library": root / "cl-loss",
+        "pair": root / "pair" / "asym-mse-loss",
+        "team": root / "team",
+    }
 
 
 @pytest.fixture
@@ -120,9 +156,12 @@ def test_a_record_listing_git_head_is_refused_and_the_repository_stays(copy, cap
     project = copy("huber")
     head = (project / ".git" / "HEAD").read_bytes()
     rewrite_record(project, lambda r: r["files"].__setitem__(".git/HEAD", sha256(head)))
-    for args in (["update", str(project), "--no-test"], ["add", str(project), "--kind", "mse", "--no-test"],
-                 ["remove", str(project), "--loss", "huber", "--no-test"],
-                 ["new", "--kind", "huber", "--force", "--no-input", "--no-test", "-o", str(project.parent)]):
+    for args in (
+        ["update", str(project), "--no-test"],
+        ["add", str(project), "--kind", "mse", "--no-test"],
+        ["remove", str(project), "--loss", "huber", "--no-test"],
+        ["new", "--kind", "huber", "--force", "--no-input", "--no-test", "-o", str(project.parent)],
+    ):
         one_line_error(capsys, run(*args), ".git/HEAD", "inside .git, which lossgen never touches")
         assert (project / ".git" / "HEAD").read_bytes() == head
 
@@ -160,8 +199,9 @@ def test_a_docs_directory_shared_through_a_link_is_not_overwritten(copy, tmp_pat
     shutil.move(project / "docs", shared)
     (project / "docs").symlink_to(shared)
     picture = (shared / "huber.png").read_bytes()
-    one_line_error(capsys, run("update", str(project), "--delta", "3", "--no-test"),
-                   "docs/huber.png (docs is a symbolic link")
+    one_line_error(
+        capsys, run("update", str(project), "--delta", "3", "--no-test"), "docs/huber.png (docs is a symbolic link"
+    )
     assert (shared / "huber.png").read_bytes() == picture
 
 
@@ -169,18 +209,24 @@ def test_add_never_writes_into_a_file_the_user_wrote_that_the_record_does_not_li
     project = copy("library")
     mine = project / "teamlosses" / "mae.py"
     mine.write_text("def mine():\n    return 1\n")
-    one_line_error(capsys, run("add", str(project), "--kind", "mae", "--no-test"),
-                   "teamlosses/mae.py exist(s) but lossgen did not write them")
+    one_line_error(
+        capsys,
+        run("add", str(project), "--kind", "mae", "--no-test"),
+        "teamlosses/mae.py exist(s) but lossgen did not write them",
+    )
     assert mine.read_text() == "def mine():\n    return 1\n"
     assert [loss["name"] for loss in record_of(project)["losses"]] == ["huber", "mse"]
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("link", "a symbolic link"),
-    ("record_version = 99\ntarget = 'python'\nname = 'x'\n", "written by a newer lossgen (record_version 99"),
-    ("x = " + "[" * 900 + "]" * 900 + "\n", "nested too deeply"),
-    ("x = " + "[" * 8 + "]" * 8 + "\ntarget = 'python'\nname = 'x'\n", "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("link", "a symbolic link"),
+        ("record_version = 99\ntarget = 'python'\nname = 'x'\n", "written by a newer lossgen (record_version 99"),
+        ("x = " + "[" * 900 + "]" * 900 + "\n", "nested too deeply"),
+        ("x = " + "[" * 8 + "]" * 8 + "\ntarget = 'python'\nname = 'x'\n", "nested too deeply"),
+    ],
+)
 def test_a_hostile_record_is_one_line_exit_2(copy, capsys, content, fragment):
     project = copy("huber")
     record = project / ".lossgen.toml"
@@ -216,8 +262,9 @@ def start(*args: str, pause: str = "", env: dict | None = None) -> subprocess.Po
     environment = {**os.environ, **(env or {})}
     if pause:
         environment["LOSSGEN_TEST_PAUSE"] = pause
-    return subprocess.Popen([*LOSSGEN, *args], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [*LOSSGEN, *args], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_paused(process: subprocess.Popen, point: str) -> None:
@@ -294,7 +341,9 @@ def test_a_pair_whose_r_half_cannot_be_written_writes_neither(copy, capsys):
     r_code.unlink()
     r_code.mkdir()  # a directory in the way of a file lossgen writes
     before = snapshot(pair)
-    one_line_error(capsys, run("update", str(pair), "--alpha", "3", "--no-test"), "R/loss.R (a directory is in the way)")
+    one_line_error(
+        capsys, run("update", str(pair), "--alpha", "3", "--no-test"), "R/loss.R (a directory is in the way)"
+    )
     assert snapshot(pair) == before
 
 
@@ -328,8 +377,9 @@ def _gone(pid: int) -> bool:
 
 
 def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
-    process = start("new", "--all", "--task", "binary", "--no-input", "--no-test", "-o", str(tmp_path),
-                    pause="rendered:30")
+    process = start(
+        "new", "--all", "--task", "binary", "--no-input", "--no-test", "-o", str(tmp_path), pause="rendered:30"
+    )
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and process.poll() is None:
@@ -383,8 +433,12 @@ def test_parameters_at_the_root_of_a_pair_and_a_wrong_loss_name(copy, capsys):
     capsys.readouterr()
     assert run("update", str(pair), "--loss", "asym_mse", "--alpha", "3", "--no-test") == 0
     assert record_of(pair / "r")["losses"][0]["params"]["alpha"] == 3.0
-    one_line_error(capsys, run("update", str(pair), "--loss", "nope", "--alpha", "3", "--no-test"),
-                   "no loss named 'nope'", "asym_mse")
+    one_line_error(
+        capsys,
+        run("update", str(pair), "--loss", "nope", "--alpha", "3", "--no-test"),
+        "no loss named 'nope'",
+        "asym_mse",
+    )
 
 
 def test_update_catalog_without_project_means_the_current_directory(copy, monkeypatch, capsys):
@@ -402,8 +456,21 @@ def test_a_spec_whose_examples_fail_is_refused_before_anything_is_written(copy, 
     before = snapshot(project)
     one_line_error(capsys, run("update", str(project), "--no-test"), "asym_mse.toml", "nothing was written")
     assert snapshot(project) == before
-    one_line_error(capsys, run("new", "--catalog", str(tmp_path / "team"), "--kind", "asym_mse", "--no-input",
-                               "--no-test", "-o", str(tmp_path / "fresh")), "example does not hold")
+    one_line_error(
+        capsys,
+        run(
+            "new",
+            "--catalog",
+            str(tmp_path / "team"),
+            "--kind",
+            "asym_mse",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path / "fresh"),
+        ),
+        "example does not hold",
+    )
     assert not (tmp_path / "fresh").exists()
 
 
@@ -419,7 +486,9 @@ def test_conflicts_are_unmerged_in_git_and_check_fails_until_resolved(copy, caps
     assert "UU huber_loss/huber.py" in git(project, "status", "--porcelain")
     assert run("check", str(project)) == 1
     assert "conflict markers remain in huber_loss/huber.py" in capsys.readouterr().out
-    module.write_text(re.sub(r"<<<<<<< .*?\n.*?=======\n(.*?)>>>>>>> .*?\n", r"\1", module.read_text(), flags=re.S))
+    module.write_text(
+        re.sub(r"<<<<<<< .*?\n.*?=======\n(.*?)>>>>>>> .*?\n", r"\1", module.read_text(), flags=re.DOTALL)
+    )
     assert run("check", str(project)) == 0
 
 
@@ -438,8 +507,10 @@ def test_a_project_that_is_a_mount_point_updates_and_nothing_is_written_beside_i
     project = copy("huber")
     saved = tmp_path / "saved"
     shutil.copytree(project, saved, symlinks=True)
-    script = (f'cp -a "{saved}/." "{project}/" && {" ".join(LOSSGEN)} update "{project}" --delta 3 --no-test && '
-              f'{" ".join(LOSSGEN)} check "{project}" && ls -a "{project.parent}"')
+    script = (
+        f'cp -a "{saved}/." "{project}/" && {" ".join(LOSSGEN)} update "{project}" --delta 3 --no-test && '
+        f'{" ".join(LOSSGEN)} check "{project}" && ls -a "{project.parent}"'
+    )
     done = _unshared("sh", "-c", script, mounts=[project])
     if done.returncode == 77:
         pytest.skip("no private mounts here")
@@ -452,8 +523,10 @@ def test_tests_on_another_filesystem_update_without_a_cross_device_rename(copy, 
     project = copy("huber")
     saved = tmp_path / "saved-tests"
     shutil.copytree(project / "tests", saved)
-    script = (f'cp -a "{saved}/." "{project}/tests/" && {" ".join(LOSSGEN)} update "{project}" --delta 3 --no-test'
-              f' && {" ".join(LOSSGEN)} check "{project}"')
+    script = (
+        f'cp -a "{saved}/." "{project}/tests/" && {" ".join(LOSSGEN)} update "{project}" --delta 3 --no-test'
+        f' && {" ".join(LOSSGEN)} check "{project}"'
+    )
     done = _unshared("sh", "-c", script, mounts=[project / "tests"])
     if done.returncode == 77:
         pytest.skip("no private mounts here")
@@ -465,8 +538,9 @@ def test_tests_on_another_filesystem_update_without_a_cross_device_rename(copy, 
 def test_new_into_an_empty_mount_point(tmp_path):
     mount = tmp_path / "huber-loss"
     mount.mkdir()
-    done = _unshared(*LOSSGEN, "new", "--kind", "huber", "--no-input", "--no-test", "--force", "-o", str(tmp_path),
-                     mounts=[mount])
+    done = _unshared(
+        *LOSSGEN, "new", "--kind", "huber", "--no-input", "--no-test", "--force", "-o", str(tmp_path), mounts=[mount]
+    )
     if done.returncode == 77:
         pytest.skip("no private mounts here")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -495,8 +569,24 @@ def test_the_api_returns_results_and_check_answers_from_the_digest(copy, monkeyp
 def test_an_update_of_one_loss_renders_what_it_touches_and_equals_a_full_rendering(copy, tmp_path):
     project = copy("library")
     assert api.update(project, overrides={"delta": 2.5}, loss="huber").written
-    assert run("new", "--kind", "huber", "--delta", "2.5", "--kind", "mse", "--name", "teamlosses", "--no-input",
-               "--no-test", "-o", str(tmp_path / "full")) == 0
+    assert (
+        run(
+            "new",
+            "--kind",
+            "huber",
+            "--delta",
+            "2.5",
+            "--kind",
+            "mse",
+            "--name",
+            "teamlosses",
+            "--no-input",
+            "--no-test",
+            "-o",
+            str(tmp_path / "full"),
+        )
+        == 0
+    )
     full = snapshot(tmp_path / "full" / "teamlosses")
     mine = snapshot(project)
     assert {k for k in full if k != ".lossgen.toml"} == {k for k in mine if k != ".lossgen.toml"}
@@ -506,8 +596,12 @@ def test_an_update_of_one_loss_renders_what_it_touches_and_equals_a_full_renderi
 
 
 def test_the_test_runner_dies_with_a_killed_lossgen(tmp_path):
-    process = subprocess.Popen([*LOSSGEN, "new", "--kind", "huber", "--no-input", "-o", str(tmp_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [*LOSSGEN, "new", "--kind", "huber", "--no-input", "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in process.stdout:
         if line.startswith("Running the generated python tests"):
             break

@@ -11,8 +11,11 @@ BASE = b"one\ntwo\nthree\nfour\nfive\n"
 
 def plan(base, new, ours):
     """merge.decide over every path of base and new (what plan.make_plan does per file)."""
-    return [change for path in sorted(set(base) | set(new))
-            if (change := decide(path, base.get(path), new.get(path), ours.get(path))) is not None]
+    return [
+        change
+        for path in sorted(set(base) | set(new))
+        if (change := decide(path, base.get(path), new.get(path), ours.get(path))) is not None
+    ]
 
 
 def only(changes):

@@ -65,7 +65,9 @@ def test_new_puts_the_picture_in_the_project_and_its_readme(tmp_path):
 def test_without_matplotlib_nothing_is_written_rather_than_a_project_without_pictures(tmp_path, capsys, monkeypatch):
     """The files lossgen writes are a function of the record: a machine without matplotlib (a
     dependency) does not make a project without pictures that `check` would then call outdated."""
-    monkeypatch.setattr(plot, "plot_missing", lambda: "matplotlib is not installed (lossgen needs it): pip install matplotlib")
+    monkeypatch.setattr(
+        plot, "plot_missing", lambda: "matplotlib is not installed (lossgen needs it): pip install matplotlib"
+    )
     assert cli_module.main(["show", "huber", "--plot", str(tmp_path / "x.png")]) == 2
     assert "pip install matplotlib" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()

@@ -40,7 +40,10 @@ def test_the_record_lists_every_written_file_with_its_hash_and_a_spec_copy(tmp_p
     assert loss["spec_text"] == spec.path.read_text(encoding="utf-8")
     assert loss["spec_sha256"] == hashlib.sha256(spec.path.read_bytes()).hexdigest()
     assert {k: data[k] for k in ("target", "name", "record_version")} == {
-        "target": "python", "name": "huber", "record_version": 3}
+        "target": "python",
+        "name": "huber",
+        "record_version": 3,
+    }
     assert {k: loss[k] for k in ("kind", "name", "params", "given")} == {
         "kind": "huber",
         "name": "huber",

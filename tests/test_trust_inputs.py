@@ -28,12 +28,15 @@ def run(capsys, *args: str) -> tuple[int, str]:
     return code, err
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--name", ""], "invalid name ''"),
-    (["--name", "huber\n"], "invalid name 'huber\\n'"),
-    (["--name", "x" * 61], "at most 60"),
-    (["--kind", ""], "unknown kind ''"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--name", ""], "invalid name ''"),
+        (["--name", "huber\n"], "invalid name 'huber\\n'"),
+        (["--name", "x" * 61], "at most 60"),
+        (["--kind", ""], "unknown kind ''"),
+    ],
+)
 def test_new_refuses_bad_names_and_writes_nothing(capsys, clean_env, args, fragment):
     argv = ["new", "--no-input", "--no-test", "-o", "out", *args]
     if "--kind" not in args:
@@ -58,19 +61,37 @@ def team_spec(root: Path, text: str, name: str = "asym_mse") -> Path:
     return root
 
 
-@pytest.mark.parametrize("case, edit, fragment", [
-    ("param name with newline", lambda t: t.replace("[params.", '[params."alpha\\n"]\ntype = "float"\n'
-                                                    'default = 1.0\n\n[params.', 1), "must be one line"),
-    ("examples not tables", lambda t: "examples = [1]\n" + t.split("[[examples]]")[0], "example 1 must be a table"),
-    ("step shadows ops", lambda t: t.replace('formula = """\n', 'formula = """\nops = y_pred * 1.0\n'),
-     "`ops` would shadow"),
-    ("step shadows len", lambda t: t.replace('formula = """\n', 'formula = """\nlen = y_pred * 1.0\n'),
-     "`len` would shadow"),
-    ("step shadows R's function", lambda t: t.replace('formula = """\n', 'formula = """\nrepeat = y_pred * 1.0\n'),
-     "`repeat` would shadow"),
-    ("step shadows keras", lambda t: t.replace('formula = """\n', 'formula = """\nkeras = y_pred * 1.0\n'),
-     "`keras` would shadow"),
-])
+@pytest.mark.parametrize(
+    "case, edit, fragment",
+    [
+        (
+            "param name with newline",
+            lambda t: t.replace("[params.", '[params."alpha\\n"]\ntype = "float"\ndefault = 1.0\n\n[params.', 1),
+            "must be one line",
+        ),
+        ("examples not tables", lambda t: "examples = [1]\n" + t.split("[[examples]]")[0], "example 1 must be a table"),
+        (
+            "step shadows ops",
+            lambda t: t.replace('formula = """\n', 'formula = """\nops = y_pred * 1.0\n'),
+            "`ops` would shadow",
+        ),
+        (
+            "step shadows len",
+            lambda t: t.replace('formula = """\n', 'formula = """\nlen = y_pred * 1.0\n'),
+            "`len` would shadow",
+        ),
+        (
+            "step shadows R's function",
+            lambda t: t.replace('formula = """\n', 'formula = """\nrepeat = y_pred * 1.0\n'),
+            "`repeat` would shadow",
+        ),
+        (
+            "step shadows keras",
+            lambda t: t.replace('formula = """\n', 'formula = """\nkeras = y_pred * 1.0\n'),
+            "`keras` would shadow",
+        ),
+    ],
+)
 def test_hostile_team_specs_are_spec_errors(tmp_path, case, edit, fragment):
     text = edit(ASYM)
     assert text != ASYM, case
@@ -95,10 +116,16 @@ def test_hidden_files_in_a_catalog_are_not_specs(tmp_path, capsys):
     assert "asym_mse" in load_catalog((str(team),)).names()
 
 
-@pytest.mark.parametrize("pyproject", [
-    "tool = 5\n", "[tool]\nlossgen = 3\n", "[tool.lossgen]\ncatalogs = \"team\"\n",
-    "[tool.lossgen]\ncatalogs = [1]\n", "[tool.lossgen\n",
-])
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        "tool = 5\n",
+        "[tool]\nlossgen = 3\n",
+        '[tool.lossgen]\ncatalogs = "team"\n',
+        "[tool.lossgen]\ncatalogs = [1]\n",
+        "[tool.lossgen\n",
+    ],
+)
 def test_malformed_tool_lossgen_table_is_one_line(tmp_path, capsys, monkeypatch, pyproject):
     (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     work = tmp_path / "deep" / "er"
@@ -119,12 +146,15 @@ def install_entry_point(site: Path, body: str) -> None:
     (info / "entry_points.txt").write_text(f"[lossgen.catalogs]\nteam = {name}:CATALOG\n")
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ("def CATALOG():\n    raise RuntimeError('plugin broke')\n", "plugin broke"),
-    ("CATALOG = 42\n", "must name a package, a directory path"),
-    ("def CATALOG():\n    return None\n", "got NoneType"),
-    ("raise ImportError('cannot import')\nCATALOG = '.'\n", "cannot import"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("def CATALOG():\n    raise RuntimeError('plugin broke')\n", "plugin broke"),
+        ("CATALOG = 42\n", "must name a package, a directory path"),
+        ("def CATALOG():\n    return None\n", "got NoneType"),
+        ("raise ImportError('cannot import')\nCATALOG = '.'\n", "cannot import"),
+    ],
+)
 def test_broken_entry_points_are_usage_errors(tmp_path, capsys, monkeypatch, body, fragment):
     site = tmp_path / "site"
     install_entry_point(site, body)
@@ -132,4 +162,3 @@ def test_broken_entry_points_are_usage_errors(tmp_path, capsys, monkeypatch, bod
     code, err = run(capsys, "list")
     assert_usage_error(code, err, fragment)
     assert "entry point team" in err
-

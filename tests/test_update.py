@@ -39,8 +39,10 @@ def team(tmp_path, monkeypatch):
 
 
 def committed_project(tmp_path: Path, *extra: str, target: str = "python") -> Path:
-    assert run("new", "--catalog", "team", "--kind", "asym_mse", "--target", target, "--no-input",
-               "--no-test", *extra) == 0
+    assert (
+        run("new", "--catalog", "team", "--kind", "asym_mse", "--target", target, "--no-input", "--no-test", *extra)
+        == 0
+    )
     project = tmp_path / ("asymmseloss" if target == "r" else "asym-mse-loss")
     git(project, "init", "-q")
     git(project, "add", "-A")
@@ -83,18 +85,24 @@ def test_update_keeps_edits_and_own_files_and_applies_the_new_default(team, tmp_
 def test_an_edit_on_the_changed_line_is_a_conflict_and_nothing_is_lost(team, tmp_path, capsys):
     project = committed_project(tmp_path)
     loss = project / "asym_mse_loss" / "asym_mse.py"
-    loss.write_text(loss.read_text().replace("def asym_mse_loss(y_true, y_pred, alpha=2.0):",
-                                             "def asym_mse_loss(y_true, y_pred, alpha=2.5):  # tuned"))
+    loss.write_text(
+        loss.read_text().replace(
+            "def asym_mse_loss(y_true, y_pred, alpha=2.0):", "def asym_mse_loss(y_true, y_pred, alpha=2.5):  # tuned"
+        )
+    )
     change_default(team)
     capsys.readouterr()
     assert run("update", str(project), "--no-test") == 1
     out = capsys.readouterr().out
-    assert re.search(r"^  conflict +asym_mse_loss/asym_mse\.py$", out, re.M) and f"Conflicts in {project / 'asym_mse_loss/asym_mse.py'}" in out
+    assert (
+        re.search(r"^  conflict +asym_mse_loss/asym_mse\.py$", out, re.MULTILINE)
+        and f"Conflicts in {project / 'asym_mse_loss/asym_mse.py'}" in out
+    )
     text = loss.read_text()
     assert "<<<<<<< yours (asym_mse_loss/asym_mse.py)" in text and ">>>>>>> lossgen update" in text
     assert "alpha=2.5):  # tuned" in text and "alpha=4.0):" in text
     assert "alpha=4.0" in (project / "README.md").read_text()  # every other file is updated
-    assert "PARAMS = {\"alpha\": 4.0}" in (project / "tests" / "asym_mse" / "cases.py").read_text()
+    assert 'PARAMS = {"alpha": 4.0}' in (project / "tests" / "asym_mse" / "cases.py").read_text()
 
 
 def test_check_before_and_after_and_a_dry_run_changes_nothing(team, tmp_path, capsys):
@@ -105,7 +113,7 @@ def test_check_before_and_after_and_a_dry_run_changes_nothing(team, tmp_path, ca
     assert run("check", str(project)) == 1
     out = capsys.readouterr().out
     assert "an update is available" in out and "alpha: 2.0 -> 4.0" in out
-    assert re.search(r"^  updated +README\.md$", out, re.M)
+    assert re.search(r"^  updated +README\.md$", out, re.MULTILINE)
     before = snapshot(project)
     assert run("update", str(project), "--dry-run", "--diff") == 0
     out = capsys.readouterr().out
@@ -185,7 +193,9 @@ def test_a_spec_found_through_an_entry_point(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(site))
     assert run("new", "--kind", "asym_mse", "--no-input", "--no-test") == 0
     project = tmp_path / "asym-mse-loss"
-    assert tomllib.loads((project / ".lossgen.toml").read_text())["losses"][0]["spec_origin"].startswith("entry point team")
+    assert tomllib.loads((project / ".lossgen.toml").read_text())["losses"][0]["spec_origin"].startswith(
+        "entry point team"
+    )
     change_default(catalog)
     capsys.readouterr()
     assert run("check", str(project)) == 1
@@ -211,7 +221,7 @@ def test_files_you_deleted_stay_deleted_and_force_restores_them(team, tmp_path, 
     change_default(team)
     capsys.readouterr()
     assert run("update", str(project), "--no-test") == 0
-    assert re.search(r"^  kept deleted \(you deleted it\) +README\.md$", capsys.readouterr().out, re.M)
+    assert re.search(r"^  kept deleted \(you deleted it\) +README\.md$", capsys.readouterr().out, re.MULTILINE)
     assert not (project / "README.md").exists()
     assert run("update", str(project), "--force", "--no-test") == 0
     assert (project / "README.md").is_file()
@@ -260,9 +270,20 @@ def test_a_both_pair_is_checked_and_updated_together(team, tmp_path, capsys):
 
 
 def start_update(project: Path, pause: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import sys; from scaffold.cli import main; sys.exit(main())",
-                             "update", str(project), "--no-test"], env={**os.environ, "LOSSGEN_TEST_PAUSE": pause},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from scaffold.cli import main; sys.exit(main())",
+            "update",
+            str(project),
+            "--no-test",
+        ],
+        env={**os.environ, "LOSSGEN_TEST_PAUSE": pause},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("point, updated", [("staged", False), ("commit:1", True)])
@@ -319,7 +340,7 @@ def test_a_file_a_newer_lossgen_generates_is_added_not_taken_for_deleted(team, t
     path.write_text(tomli_w.dumps(record))
     capsys.readouterr()
     assert run("update", str(project), "--no-test") == 0
-    assert re.search(rf"^  added +{re.escape(workflow)}$", capsys.readouterr().out, re.M)
+    assert re.search(rf"^  added +{re.escape(workflow)}$", capsys.readouterr().out, re.MULTILINE)
     assert (project / workflow).is_file()
     deleted = project / "tests" / "asym_mse" / "test_gradients.py"  # the owner's deletion still stands
     deleted.unlink()

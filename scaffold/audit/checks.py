@@ -35,8 +35,13 @@ from scaffold.audit.target import Subject, last_line
 BATCH = 8
 SEED = 20240229
 HEADS = {  # the toy model's output activation by task (as the generated train.py and tests use)
-    "regression": "linear", "multi_output": "linear", "positive_regression": "softplus",
-    "binary": "sigmoid", "categorical": "softmax", "sparse_categorical": "softmax", "metric": "softplus",
+    "regression": "linear",
+    "multi_output": "linear",
+    "positive_regression": "softplus",
+    "binary": "sigmoid",
+    "categorical": "softmax",
+    "sparse_categorical": "softmax",
+    "metric": "softplus",
 }
 
 
@@ -137,7 +142,7 @@ def per_sample_values(ctx: Context, y_true, y_pred) -> np.ndarray:
 def one_by_one(ctx: Context, y_true, y_pred) -> np.ndarray:
     """Each sample's loss from a batch of one: what a per-sample loss is, whatever the loss returns."""
     loss = ctx.subject.loss_object("sum_over_batch_size")
-    return np.array([float(f64(ctx, loss(y_true[i:i + 1], y_pred[i:i + 1]))) for i in range(len(y_pred))])
+    return np.array([float(f64(ctx, loss(y_true[i : i + 1], y_pred[i : i + 1]))) for i in range(len(y_pred))])
 
 
 def worst(a: np.ndarray, b: np.ndarray) -> tuple[tuple[int, ...], float]:
@@ -160,13 +165,16 @@ def check_per_sample(ctx: Context) -> Result:
     got = shape_of(values)
     batch = len(case.y_pred)
     if got != (batch,):
-        hint = (" (it reduces over the batch: reduce over the last axis only, e.g. mean(..., axis=-1))"
-                if got == () else "")
+        hint = (
+            " (it reduces over the batch: reduce over the last axis only, e.g. mean(..., axis=-1))" if got == () else ""
+        )
         return failed("per_sample", f"returns shape {got} for a batch of {batch}; expected ({batch},){hint}")
     array = f64(ctx, values)
     if not np.all(np.isfinite(array)):
-        return failed("per_sample", f"{int(np.sum(~np.isfinite(array)))} of {batch} values are not finite "
-                                    f"on moderate inputs: {array.tolist()}")
+        return failed(
+            "per_sample",
+            f"{int(np.sum(~np.isfinite(array)))} of {batch} values are not finite on moderate inputs: {array.tolist()}",
+        )
     return passed("per_sample", f"shape ({batch},) for a batch of {batch}")
 
 
@@ -182,18 +190,26 @@ def check_sample_weight(ctx: Context) -> Result:
     got = float(f64(ctx, loss(case.y_true, case.y_pred, sample_weight=weights)))
     expected = float(np.sum(weights * per) / batch)
     if not close(got, expected, 1e-4, 1e-6):
-        return failed("sample_weight", f"with weights 0..2 the loss is {fmt(got)}; expected {fmt(expected)} "
-                                       f"(sum of weight x per-sample loss / {batch}, per-sample losses from {source})")
+        return failed(
+            "sample_weight",
+            f"with weights 0..2 the loss is {fmt(got)}; expected {fmt(expected)} "
+            f"(sum of weight x per-sample loss / {batch}, per-sample losses from {source})",
+        )
     # a zero-weight sample contributes no gradient
     y_true = _tensor(case.y_true, "float32")
     _, gradient = ctx.backend.values_and_gradient(
-        lambda y_pred: loss(y_true, y_pred, sample_weight=weights), case.y_pred.astype("float32"))
+        lambda y_pred: loss(y_true, y_pred, sample_weight=weights), case.y_pred.astype("float32")
+    )
     row = f64(ctx, gradient)[0]
     if not np.all(row == 0.0):
-        return failed("sample_weight", f"sample 0 has weight 0 but its gradient is {fmt(float(np.max(np.abs(row))))} "
-                                       "(the weights do not reach each sample's loss)")
-    return passed("sample_weight", f"weights 0..2 give {fmt(got)} = sum(weight x loss)/{batch}; "
-                                   "zero weight, zero gradient")
+        return failed(
+            "sample_weight",
+            f"sample 0 has weight 0 but its gradient is {fmt(float(np.max(np.abs(row))))} "
+            "(the weights do not reach each sample's loss)",
+        )
+    return passed(
+        "sample_weight", f"weights 0..2 give {fmt(got)} = sum(weight x loss)/{batch}; zero weight, zero gradient"
+    )
 
 
 def check_label_rank(ctx: Context) -> Result:
@@ -208,21 +224,30 @@ def check_label_rank(ctx: Context) -> Result:
     reference = f64(ctx, loss(column, y_pred))
     try:
         values = loss(flat, y_pred)
-    except Exception as exc:  # noqa: BLE001 - the user's loss
+    except Exception as exc:
         return failed("label_rank", f"y_true of shape ({batch},) with y_pred {y_pred.shape} raises: {last_line(exc)}")
     got = f64(ctx, values)
     if got.shape != reference.shape:
-        return failed("label_rank", f"y_true of shape ({batch},) with y_pred {y_pred.shape} gives shape {got.shape}; "
-                                    f"({batch}, 1) labels give {reference.shape}: align y_true's rank to y_pred's")
+        return failed(
+            "label_rank",
+            f"y_true of shape ({batch},) with y_pred {y_pred.shape} gives shape {got.shape}; "
+            f"({batch}, 1) labels give {reference.shape}: align y_true's rank to y_pred's",
+        )
     if got.ndim == 0 and not close(got, reference, 1e-5, 1e-7):
-        return failed("label_rank", f"y_true of shape ({batch},) gives {fmt(float(got))}, ({batch}, 1) gives "
-                                    f"{fmt(float(reference))} with y_pred {y_pred.shape}: y_true broadcasts to "
-                                    f"({batch}, {batch}) inside the loss; align y_true's rank to y_pred's")
+        return failed(
+            "label_rank",
+            f"y_true of shape ({batch},) gives {fmt(float(got))}, ({batch}, 1) gives "
+            f"{fmt(float(reference))} with y_pred {y_pred.shape}: y_true broadcasts to "
+            f"({batch}, {batch}) inside the loss; align y_true's rank to y_pred's",
+        )
     if not close(got, reference, 1e-5, 1e-7):
         index, size = worst(got, reference)
-        return failed("label_rank", f"y_true of shape ({batch},) and ({batch}, 1) give different values (by {fmt(size)} "
-                                    f"at sample {index[0] if index else 0}) with y_pred {y_pred.shape}: y_true "
-                                    f"broadcasts to ({batch}, {batch}) inside the loss; align y_true's rank to y_pred's")
+        return failed(
+            "label_rank",
+            f"y_true of shape ({batch},) and ({batch}, 1) give different values (by {fmt(size)} "
+            f"at sample {index[0] if index else 0}) with y_pred {y_pred.shape}: y_true "
+            f"broadcasts to ({batch}, {batch}) inside the loss; align y_true's rank to y_pred's",
+        )
     return passed("label_rank", f"({batch},) and ({batch}, 1) labels give the same {reference.shape} values")
 
 
@@ -243,9 +268,14 @@ def check_batch_independent(ctx: Context) -> Result:
     if not close(second[:half], first[:half], 1e-5, 1e-7):
         index, _ = worst(second[:half], first[:half])
         i = index[0]
-        return failed("batch_independent", f"sample {i}'s loss changes from {fmt(first[i])} to {fmt(second[i])} "
-                                           f"when samples {half}..{batch - 1} change (pass --batch-coupled if meant)")
-    return passed("batch_independent", f"samples 0..{half - 1} keep their values when samples {half}..{batch - 1} change")
+        return failed(
+            "batch_independent",
+            f"sample {i}'s loss changes from {fmt(first[i])} to {fmt(second[i])} "
+            f"when samples {half}..{batch - 1} change (pass --batch-coupled if meant)",
+        )
+    return passed(
+        "batch_independent", f"samples 0..{half - 1} keep their values when samples {half}..{batch - 1} change"
+    )
 
 
 def check_gradient(ctx: Context) -> Result:
@@ -254,7 +284,7 @@ def check_gradient(ctx: Context) -> Result:
     y_pred = case.y_pred.astype("float64")
     try:
         values, autodiff = ctx.backend.values_and_gradient(lambda p: ctx.subject.raw(y_true, p), y_pred)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return failed("gradient", f"fails on float64 inputs: {last_line(exc)}")
     import keras
 
@@ -267,8 +297,10 @@ def check_gradient(ctx: Context) -> Result:
     if autodiff.shape != y_pred.shape:
         return failed("gradient", f"autodiff gives shape {autodiff.shape} for y_pred {y_pred.shape}")
     if not np.all(np.isfinite(autodiff)):
-        return failed("gradient", f"{int(np.sum(~np.isfinite(autodiff)))} autodiff gradient entries are not finite "
-                                  "on moderate inputs")
+        return failed(
+            "gradient",
+            f"{int(np.sum(~np.isfinite(autodiff)))} autodiff gradient entries are not finite on moderate inputs",
+        )
 
     def total(p):
         return float(np.sum(f64(ctx, ctx.subject.raw(y_true, _tensor(p, "float64")))))
@@ -278,14 +310,26 @@ def check_gradient(ctx: Context) -> Result:
         shift = np.zeros_like(y_pred)
         shift[index] = step
         numeric[index] = (total(y_pred + shift) - total(y_pred - shift)) / (2 * step)
-    precision = "" if exact else (f" (float32 precision: the loss returns {dtype} for float64 inputs)"
-                                  if dtype != "float64" else f" (float32 precision on {ctx.backend_name})")
+    precision = (
+        ""
+        if exact
+        else (
+            f" (float32 precision: the loss returns {dtype} for float64 inputs)"
+            if dtype != "float64"
+            else f" (float32 precision on {ctx.backend_name})"
+        )
+    )
     if not close(autodiff, numeric, rtol, atol):
         index, size = worst(autodiff, numeric)
-        return failed("gradient", f"autodiff and central differences differ by {fmt(size)} at y_pred{list(index)}: "
-                                  f"{fmt(autodiff[index])} vs {fmt(numeric[index])}{precision}")
-    return passed("gradient", f"{autodiff.size} partial derivatives match central differences "
-                              f"(rtol {rtol:g}, step {step:g}){precision}")
+        return failed(
+            "gradient",
+            f"autodiff and central differences differ by {fmt(size)} at y_pred{list(index)}: "
+            f"{fmt(autodiff[index])} vs {fmt(numeric[index])}{precision}",
+        )
+    return passed(
+        "gradient",
+        f"{autodiff.size} partial derivatives match central differences (rtol {rtol:g}, step {step:g}){precision}",
+    )
 
 
 def _half_precision(ctx: Context, check_id: str) -> Result:
@@ -294,23 +338,30 @@ def _half_precision(ctx: Context, check_id: str) -> Result:
     for case in cases:
         y_true = _tensor(case.y_true, dtype)
         try:
-            values, gradient = ctx.backend.values_and_gradient(lambda p, y_true=y_true: ctx.subject.raw(y_true, p),
-                                                               _tensor(case.y_pred, dtype))
-        except Exception as exc:  # noqa: BLE001
+            values, gradient = ctx.backend.values_and_gradient(
+                lambda p, y_true=y_true: ctx.subject.raw(y_true, p), _tensor(case.y_pred, dtype)
+            )
+        except Exception as exc:
             return failed(check_id, f"{case.name} inputs in {dtype} raise: {last_line(exc)}")
         values, gradient = f64(ctx, values), f64(ctx, gradient)
         where = f"at {case.name} inputs (|y_pred| up to {fmt(float(np.max(np.abs(case.y_pred))))})"
         bad = ~np.isfinite(values)
         if np.any(bad):
             shown = sorted({str(v) for v in values[bad].ravel().tolist()})
-            return failed(check_id, f"{int(np.sum(bad))} of {values.size} values are {'/'.join(shown)} when called on "
-                                    f"{dtype} tensors {where}: compute in float32 (cast the inputs) or use a stable "
-                                    "form (softplus, log_sigmoid)")
+            return failed(
+                check_id,
+                f"{int(np.sum(bad))} of {values.size} values are {'/'.join(shown)} when called on "
+                f"{dtype} tensors {where}: compute in float32 (cast the inputs) or use a stable "
+                "form (softplus, log_sigmoid)",
+            )
         # float16 cannot hold numbers above 65504: a large true gradient may overflow to inf, NaN never
         bad = np.isnan(gradient) if dtype == "float16" else ~np.isfinite(gradient)
         if np.any(bad):
-            return failed(check_id, f"{int(np.sum(bad))} of {gradient.size} gradient entries are "
-                                    f"{'NaN' if dtype == 'float16' else 'not finite'} in {dtype} {where}")
+            return failed(
+                check_id,
+                f"{int(np.sum(bad))} of {gradient.size} gradient entries are "
+                f"{'NaN' if dtype == 'float16' else 'not finite'} in {dtype} {where}",
+            )
     names = ", ".join(case.name for case in cases)
     return passed(check_id, f"finite values and gradients in {dtype} at {names}")
 
@@ -364,7 +415,7 @@ def check_save_reload(ctx: Context) -> Result:
         data = Path(tmp) / "data.npz"
         try:
             model.save(path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return failed("save_reload", f"model.save() fails: {last_line(exc)}")
         np.savez(data, inputs=inputs, y_true=case.y_true)
         answer = child(ctx, ["reload", str(path), str(data)])
@@ -375,8 +426,11 @@ def check_save_reload(ctx: Context) -> Result:
         return failed("save_reload", f"a fresh process cannot load the saved model: {answer['error']}{hint}")
     got = float(answer["loss"])
     if not close(got, expected, 1e-5, 1e-7):
-        return failed("save_reload", f"the reloaded model's loss is {fmt(got)}; before saving it was {fmt(expected)} "
-                                     f"(the reloaded loss is {answer.get('loss_repr', '?')})")
+        return failed(
+            "save_reload",
+            f"the reloaded model's loss is {fmt(got)}; before saving it was {fmt(expected)} "
+            f"(the reloaded loss is {answer.get('loss_repr', '?')})",
+        )
     return passed("save_reload", f"reloaded in a fresh process, same loss {fmt(got)}")
 
 
@@ -389,8 +443,9 @@ def check_jit(ctx: Context) -> Result:
     weights = []
     for jit in (False, True):
         model = _model(ctx, case.y_pred.shape[-1], seed=3)
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=ctx.subject.for_compile(),
-                      jit_compile=jit, run_eagerly=not jit)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1), loss=ctx.subject.for_compile(), jit_compile=jit, run_eagerly=not jit
+        )
         model.fit(inputs, case.y_true, epochs=1, batch_size=8, verbose=0, shuffle=False)
         weights.append(np.concatenate([np.ravel(w) for w in model.get_weights()]))
     if not close(weights[1], weights[0], 1e-4, 1e-6):
@@ -425,8 +480,10 @@ def check_backends(ctx: Context) -> Result:
             theirs = np.asarray(answer["values"], dtype=np.float64)
             if not close(theirs, mine, 1e-4, 1e-6):
                 size = worst(theirs, mine)[1] if theirs.shape == mine.shape else math.inf
-                return failed("backends", f"{backend} gives {theirs.shape} values differing from {ctx.backend_name}'s "
-                                          f"by {fmt(size)}")
+                return failed(
+                    "backends",
+                    f"{backend} gives {theirs.shape} values differing from {ctx.backend_name}'s by {fmt(size)}",
+                )
             compared.append(backend)
     missing = [b for b in others if b not in installed]
     note = f" ({', '.join(missing)} not installed)" if missing else ""
@@ -441,8 +498,11 @@ def check_distributed(ctx: Context) -> Result:
         return failed("distributed", answer["error"])
     size = float(answer["difference"])
     if size > 1e-5:
-        return failed("distributed", f"after 3 SGD steps on 2 replicas the weights differ from one device's by "
-                                     f"{fmt(size)} (a loss that reduces over the batch is scaled wrong under a strategy)")
+        return failed(
+            "distributed",
+            f"after 3 SGD steps on 2 replicas the weights differ from one device's by "
+            f"{fmt(size)} (a loss that reduces over the batch is scaled wrong under a strategy)",
+        )
     return passed("distributed", f"3 SGD steps on 2 replicas match one device (max difference {fmt(size)})")
 
 
@@ -474,12 +534,17 @@ def child(ctx: Context, args: list[str], backend: str | None = None, timeout: fl
     env["KERAS_BACKEND"] = backend or ctx.backend_name
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["PYTHONPATH"] = os.pathsep.join([root, os.getcwd(), *filter(None, [env.get("PYTHONPATH")])])
-    spec = {"target": ctx.subject.ref.text, "task": ctx.task, "params": ctx.subject.params,
-            "from_logits": ctx.from_logits}
+    spec = {
+        "target": ctx.subject.ref.text,
+        "task": ctx.task,
+        "params": ctx.subject.params,
+        "from_logits": ctx.from_logits,
+    }
     command = [sys.executable, "-m", "scaffold.audit.child", json.dumps(spec), *args]
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"the fresh process took more than {timeout:g} s"}
     for line in reversed(done.stdout.splitlines()):

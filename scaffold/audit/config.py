@@ -61,7 +61,7 @@ def varied_params(cls, given: dict[str, Any]) -> dict[str, Any]:
         for value in _candidates(default):
             try:
                 cls(**chosen, **{name: value})
-            except Exception:  # noqa: BLE001, S112 - the user's validation refuses it: try the next value
+            except Exception:  # noqa: S112 - the user's validation refuses it: try the next value
                 continue
             chosen[name] = value
             break
@@ -83,7 +83,7 @@ def stored(loss: Any, name: str) -> Any:
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(np.all(np.asarray(a) == np.asarray(b)))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return a == b
 
 
@@ -95,11 +95,11 @@ def run(ctx: Context) -> Result:
     values = varied_params(cls, dict(subject.params))
     try:
         original = cls(**values) if (values or subject.kind == "class") else subject.built
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return failed("config", f"{cls.__name__}({_show(values)}) raises: {last_line(exc)}")
     try:
         config = original.get_config()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return failed("config", f"get_config() raises: {last_line(exc)}")
     try:
         json.dumps(config)
@@ -107,9 +107,12 @@ def run(ctx: Context) -> Result:
         return failed("config", f"get_config() is not JSON-serializable, as a .keras file needs: {last_line(exc)}")
     try:
         restored = cls.from_config(config)
-    except Exception as exc:  # noqa: BLE001
-        return failed("config", f"{cls.__name__}.from_config(get_config()) raises: {last_line(exc)} "
-                                "(get_config must return exactly the constructor's arguments)")
+    except Exception as exc:
+        return failed(
+            "config",
+            f"{cls.__name__}.from_config(get_config()) raises: {last_line(exc)} "
+            "(get_config must return exactly the constructor's arguments)",
+        )
     for name, value in values.items():
         before, after = stored(original, name), stored(restored, name)
         if before is not _MISSING and after is not _MISSING and not _same(before, after):
@@ -126,8 +129,10 @@ def run(ctx: Context) -> Result:
         size = worst(b, a)[1] if a.shape == b.shape else float("inf")
         return failed("config", f"with {_show(values)} the reloaded loss gives values off by {fmt(size)}{why}")
     if not values:
-        return passed("config", "from_config(get_config()) gives the same values (no float, int or bool "
-                                "constructor parameter to vary)")
+        return passed(
+            "config",
+            "from_config(get_config()) gives the same values (no float, int or bool constructor parameter to vary)",
+        )
     return passed("config", f"{_show(values)} round-trip through get_config/from_config (JSON), same values")
 
 

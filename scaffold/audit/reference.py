@@ -94,8 +94,11 @@ class Against:
             return failed("reference", f"values of shape {got.shape}; {self.describe()} gives {expected.shape}")
         if not np.all(np.abs(got - expected) <= ATOL + RTOL * np.abs(expected)):
             index, size = worst(got, expected)
-            return failed("reference", f"differs from {self.describe()} by {fmt(size)} at sample {index[0]}: "
-                                       f"{fmt(got[index])} vs {fmt(expected[index])}")
+            return failed(
+                "reference",
+                f"differs from {self.describe()} by {fmt(size)} at sample {index[0]}: "
+                f"{fmt(got[index])} vs {fmt(expected[index])}",
+            )
         return passed("reference", f"{len(got)} values within rtol {RTOL:g} of {self.describe()}")
 
 
@@ -103,11 +106,12 @@ def resolve(text: str, args: list[str], catalog_dirs: tuple[str, ...] = ()) -> A
     """--against KIND or keras.losses.NAME, with its parameters (`--delta 2`); UsageError if unknown."""
     given = option_args(args)
     if text.startswith("keras.losses."):
-        name = text[len("keras.losses."):]
+        name = text[len("keras.losses.") :]
         if not name.isidentifier() or not name[:1].isupper():
             raise UsageError(f"--against {text}: expected a Keras loss class such as keras.losses.Huber")
-        return Against(text, keras_name=name,
-                       values={k: literal(v) if isinstance(v, str) else v for k, v in given.items()})
+        return Against(
+            text, keras_name=name, values={k: literal(v) if isinstance(v, str) else v for k, v in given.items()}
+        )
     from scaffold.catalog import load_catalog
     from scaffold.errors import LossgenError
 
@@ -119,8 +123,9 @@ def resolve(text: str, args: list[str], catalog_dirs: tuple[str, ...] = ()) -> A
     for name, raw in given.items():
         if name not in spec.params:
             valid = ", ".join("--" + p.replace("_", "-") for p in spec.params) or "none"
-            raise UsageError(f"no such option --{name.replace('_', '-')} for kind '{spec.name}' "
-                             f"(its parameters: {valid})")
+            raise UsageError(
+                f"no such option --{name.replace('_', '-')} for kind '{spec.name}' (its parameters: {valid})"
+            )
         try:
             values[name] = raw if isinstance(raw, bool) else spec.params[name].parse(raw)
         except ValueError as exc:

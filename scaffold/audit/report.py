@@ -41,25 +41,41 @@ class Report:
         return f"{c['pass']} passed, {c['fail']} failed, {c['skip']} skipped in {self.seconds:.1f} s"
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "task": self.task, "backend": self.backend, "subject": self.subject,
-                "checks": [{"id": r.id, "status": r.status, "detail": r.detail, "seconds": round(r.seconds, 3)}
-                           for r in self.results],
-                "seconds": round(self.seconds, 3)}
+        return {
+            "target": self.target,
+            "task": self.task,
+            "backend": self.backend,
+            "subject": self.subject,
+            "checks": [
+                {"id": r.id, "status": r.status, "detail": r.detail, "seconds": round(r.seconds, 3)}
+                for r in self.results
+            ],
+            "seconds": round(self.seconds, 3),
+        }
 
     def write_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
 
     def write_junit(self, path: Path) -> None:
         c = self.counts()
-        suite = ET.Element("testsuite", {
-            "name": f"lossgen audit {self.target}", "tests": str(len(self.results)), "failures": str(c["fail"]),
-            "errors": "0", "skipped": str(c["skip"]), "time": f"{self.seconds:.3f}"})
+        suite = ET.Element(
+            "testsuite",
+            {
+                "name": f"lossgen audit {self.target}",
+                "tests": str(len(self.results)),
+                "failures": str(c["fail"]),
+                "errors": "0",
+                "skipped": str(c["skip"]),
+                "time": f"{self.seconds:.3f}",
+            },
+        )
         properties = ET.SubElement(suite, "properties")
         for name in ("target", "task", "backend"):
             ET.SubElement(properties, "property", {"name": name, "value": getattr(self, name)})
         for r in self.results:
-            case = ET.SubElement(suite, "testcase", {"classname": f"audit.{self.backend}", "name": r.id,
-                                                     "time": f"{r.seconds:.3f}"})
+            case = ET.SubElement(
+                suite, "testcase", {"classname": f"audit.{self.backend}", "name": r.id, "time": f"{r.seconds:.3f}"}
+            )
             if r.status == "fail":
                 ET.SubElement(case, "failure", {"message": r.detail}).text = r.detail
             elif r.status == "skip":

@@ -33,13 +33,15 @@ def use_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise UsageError(f"--backend {backend}: expected one of {', '.join(BACKENDS)}")
     if importlib.util.find_spec(backend) is None:
-        raise UsageError(f"the {backend} backend is not installed (pip install \"lossgen[{backend}]\")")
+        raise UsageError(f'the {backend} backend is not installed (pip install "lossgen[{backend}]")')
     if "keras" in sys.modules:
         import keras
 
         if keras.backend.backend() != backend:
-            raise UsageError(f"Keras is already running on {keras.backend.backend()} in this process; "
-                             f"audit on {backend} needs a fresh one")
+            raise UsageError(
+                f"Keras is already running on {keras.backend.backend()} in this process; "
+                f"audit on {backend} needs a fresh one"
+            )
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -56,10 +58,19 @@ def shared_backend_helpers():
     return module
 
 
-def run(target: str, task: str, params: dict[str, Any] | None = None, backend: str = "tensorflow",
-        against: Any = None, only: list[str] | None = None, skip: list[str] | None = None,
-        batch_coupled: bool = False, from_logits: bool | None = None, on_start: Callable | None = None,
-        on_result: Callable | None = None) -> Report:
+def run(
+    target: str,
+    task: str,
+    params: dict[str, Any] | None = None,
+    backend: str = "tensorflow",
+    against: Any = None,
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+    batch_coupled: bool = False,
+    from_logits: bool | None = None,
+    on_start: Callable | None = None,
+    on_result: Callable | None = None,
+) -> Report:
     """Audit `target`; `on_start(report)` is called once the target is loaded and `on_result(result)` as
     each check ends (the CLI prints them as they come)."""
     from scaffold.audit import target as targets
@@ -90,8 +101,15 @@ def run(target: str, task: str, params: dict[str, Any] | None = None, backend: s
     subject = targets.load(ref, dict(params or {}))
     if from_logits is None:  # y_pred are logits if the loss says so (a from_logits parameter or attribute)
         from_logits = bool(subject.params.get("from_logits", getattr(subject.built, "from_logits", False)))
-    ctx = checks.Context(subject, task, backend, shared_backend_helpers(), batch_coupled=batch_coupled,
-                         against=against, from_logits=from_logits)
+    ctx = checks.Context(
+        subject,
+        task,
+        backend,
+        shared_backend_helpers(),
+        batch_coupled=batch_coupled,
+        against=against,
+        from_logits=from_logits,
+    )
     report = Report(target, task, backend, subject.label)
     if on_start is not None:
         on_start(report)
@@ -100,7 +118,7 @@ def run(target: str, task: str, params: dict[str, Any] | None = None, backend: s
         try:
             with native_stderr_silenced():  # TensorFlow's and XLA's native logging
                 result = checks.CHECKS[check_id](ctx)
-        except Exception as exc:  # noqa: BLE001 - the user's loss raising is a finding, not a crash
+        except Exception as exc:
             result = checks.failed(check_id, f"raises {targets.last_line(exc)}")
         result.seconds = time.perf_counter() - began
         ctx.results[check_id] = result

@@ -82,7 +82,7 @@ def import_module(ref: TargetRef):
             except ValueError:
                 pass
         return module
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: anything can happen in it
+    except (Exception, SystemExit) as exc:
         raise UsageError(f"target {ref.text!r} does not import: {last_line(exc)}") from None
 
 
@@ -92,8 +92,8 @@ def last_line(exc: BaseException, limit: int = 300) -> str:
     line = " ".join((text[-1] if text else type(exc).__name__).split())
     for cut in (" Full object config", " If they are already decorated", " If they are,"):
         if cut in line:
-            line = line[:line.index(cut)]
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+            line = line[: line.index(cut)]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def shallow_copy(loss: Any) -> Any:
@@ -170,7 +170,7 @@ def load(ref: TargetRef, params: dict[str, Any]) -> Subject:
             raise UsageError(f"target {ref.text!r}: {obj.__name__} is a class but not a keras.losses.Loss subclass")
         try:
             built = obj(**params)
-        except Exception as exc:  # noqa: BLE001 - the user's constructor
+        except Exception as exc:
             given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no parameters"
             raise UsageError(f"target {ref.text!r}: {obj.__name__}({given}) fails: {last_line(exc)}") from None
         return Subject(ref, "class", obj, dict(params), built)
@@ -182,11 +182,14 @@ def load(ref: TargetRef, params: dict[str, Any]) -> Subject:
         try:
             inspect.signature(obj).bind(None, None, **params)
         except TypeError as exc:
-            raise UsageError(f"target {ref.text!r}: {getattr(obj, '__name__', ref.name)}(y_true, y_pred"
-                             f"{''.join(f', {k}={v!r}' for k, v in params.items())}) does not fit its signature: "
-                             f"{exc}") from None
+            raise UsageError(
+                f"target {ref.text!r}: {getattr(obj, '__name__', ref.name)}(y_true, y_pred"
+                f"{''.join(f', {k}={v!r}' for k, v in params.items())}) does not fit its signature: "
+                f"{exc}"
+            ) from None
         except ValueError:  # no signature to read (a builtin): the checks will tell
             pass
         return Subject(ref, "function", obj, dict(params))
-    raise UsageError(f"target {ref.text!r}: {type(obj).__name__} is not a loss (a function, a Loss subclass or a "
-                     "Loss instance)")
+    raise UsageError(
+        f"target {ref.text!r}: {type(obj).__name__} is not a loss (a function, a Loss subclass or a Loss instance)"
+    )

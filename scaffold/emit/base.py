@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from scaffold.formula import (
-    Program,
     SCALAR,
     TENSOR,
     Binary,
@@ -13,6 +12,7 @@ from scaffold.formula import (
     Expr,
     Name,
     Number,
+    Program,
     String,
     Unary,
 )
@@ -21,7 +21,7 @@ from scaffold.formula import (
 PRECEDENCE = {"if": 1, "compare": 5, "+": 10, "-": 10, "*": 11, "/": 11, "unary": 12, "**": 13, "atom": 20}
 
 
-def format_number(value: float | int) -> str:
+def format_number(value: float) -> str:
     """A literal both Python and R read back as the same double (ints stay ints)."""
     if isinstance(value, int):
         return str(value)
@@ -98,8 +98,7 @@ def squeezes_labels(task: str) -> bool:
     return task == "sparse_categorical"
 
 
-def prelude(spec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str,
-            assign: str = "=") -> list[str]:
+def prelude(spec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str, assign: str = "=") -> list[str]:
     """Assignments for the built-in names and list parameters the formula uses."""
     used = program.names_used()
     lines = []

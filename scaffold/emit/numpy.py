@@ -65,8 +65,13 @@ def function_body(spec: LossSpec) -> str:
         lines += ["if y_true.ndim == y_pred.ndim:", "    y_true = y_true[..., 0]"]
     else:
         lines += ["if y_true.ndim == y_pred.ndim - 1:", "    y_true = y_true[..., None]"]
-    lines += prelude(spec, spec.formula, epsilon=repr(EPSILON), num_classes="y_pred.shape[-1]",
-                     to_tensor="np.asarray({name}, dtype=np.float64)")
+    lines += prelude(
+        spec,
+        spec.formula,
+        epsilon=repr(EPSILON),
+        num_classes="y_pred.shape[-1]",
+        to_tensor="np.asarray({name}, dtype=np.float64)",
+    )
     lines += statements(spec.formula, NumpyEmitter())
     return "\n".join(lines)
 
@@ -81,8 +86,14 @@ def helper_sources(spec: LossSpec) -> str:
 # Direct evaluation
 
 _BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
-_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
-            "!=": operator.ne}
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def evaluate(spec: LossSpec, y_true: Any, y_pred: Any, params: dict[str, Any] | None = None) -> np.ndarray:
@@ -109,8 +120,12 @@ def evaluate(spec: LossSpec, y_true: Any, y_pred: Any, params: dict[str, Any] | 
         y_true = y_true[..., None]
     num_classes = y_pred.shape[-1]
     spec.check_values(values, num_classes=num_classes)
-    scope: dict[str, Any] = {"y_true": y_true, "y_pred": y_pred, "epsilon": np.float64(EPSILON),
-                             "num_classes": np.float64(num_classes)}
+    scope: dict[str, Any] = {
+        "y_true": y_true,
+        "y_pred": y_pred,
+        "epsilon": np.float64(EPSILON),
+        "num_classes": np.float64(num_classes),
+    }
     for name, param in spec.params.items():
         value = values[name]
         if param.type == "float_list":
@@ -135,8 +150,9 @@ class _Evaluator:
         if "could not be broadcast" in message:
             shapes = message.split("shapes", 1)[-1].strip()
             message = f"the shapes {shapes} do not fit together"
-        return SpecError(f"`{source_text(expr)[:60]}` cannot be computed on these inputs: {message}", self.path,
-                         expr.line, expr.col)
+        return SpecError(
+            f"`{source_text(expr)[:60]}` cannot be computed on these inputs: {message}", self.path, expr.line, expr.col
+        )
 
     def value(self, expr: Expr) -> Any:
         """Children first, outside the try: an error belongs to the innermost node that raised it."""
@@ -157,8 +173,12 @@ class _Evaluator:
         except Exception as exc:  # numpy's shape, axis and index errors, for the spec author
             raise self.fail(expr, exc) from None
         if expr.kind == SCALAR and not np.all(np.isfinite(result)):
-            raise SpecError(f"`{source_text(expr)[:60]}` is not finite ({result}) for num_classes={self.num_classes}",
-                            self.path, expr.line, expr.col)
+            raise SpecError(
+                f"`{source_text(expr)[:60]}` is not finite ({result}) for num_classes={self.num_classes}",
+                self.path,
+                expr.line,
+                expr.col,
+            )
         return result
 
     def apply(self, expr: Expr, args: list) -> Any:
@@ -186,7 +206,9 @@ class _Evaluator:
                 if not np.all(np.isfinite(labels)):
                     raise ValueError("one_hot() labels must be finite")
                 if np.any((labels < 0) | (labels >= float(args[1])) | (labels != np.round(labels))):
-                    raise ValueError(f"one_hot() labels must be whole numbers from 0 to depth - 1 ({float(args[1]) - 1:g})")
+                    raise ValueError(
+                        f"one_hot() labels must be whole numbers from 0 to depth - 1 ({float(args[1]) - 1:g})"
+                    )
             return numpy_function(expr.function)(*args, **kwargs)
         raise TypeError(f"unknown IR node {expr!r}")  # pragma: no cover
 

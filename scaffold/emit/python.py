@@ -11,6 +11,7 @@ from scaffold.formula import BOOL_TENSOR, Call, Conditional
 from scaffold.sinks import python_message, python_string
 from scaffold.spec import LossSpec, Param
 
+
 class PythonEmitter(Emitter):
     module = "ops"
 
@@ -21,8 +22,10 @@ class PythonEmitter(Emitter):
         if expr.test.kind == BOOL_TENSOR:
             return self.call_text("where", [expr.test, expr.then, expr.orelse], {}), PRECEDENCE["atom"]
         level = PRECEDENCE["if"]
-        text = (f"{self.wrapped(expr.then, level + 1)} if {self.wrapped(expr.test, level + 1)} "
-                f"else {self.wrapped(expr.orelse, level)}")
+        text = (
+            f"{self.wrapped(expr.then, level + 1)} if {self.wrapped(expr.test, level + 1)} "
+            f"else {self.wrapped(expr.orelse, level)}"
+        )
         return text, level
 
     def call(self, expr: Call) -> str:
@@ -41,7 +44,7 @@ class PythonEmitter(Emitter):
             # Each label compared with every class index: the same rows as ops.one_hot, which on
             # torch builds an int64 one-hot first and costs as much as the rest of the loss.
             labels = f'{self.fn("expand_dims")}({self.fn("cast")}({parts[0]}, "int32"), -1)'
-            return f'{self.fn("cast")}({self.fn("equal")}({labels}, {self.fn("arange")}({parts[1]})), y_pred.dtype)'
+            return f"{self.fn('cast')}({self.fn('equal')}({labels}, {self.fn('arange')}({parts[1]})), y_pred.dtype)"
         parts += [f"{k}={v}" for k, v in kwargs.items()]
         return f"{self.fn(name)}({', '.join(parts)})"
 
@@ -72,8 +75,13 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
             "if len(y_true.shape) == len(y_pred.shape) - 1:  # (batch,) against (batch, 1)",
             "    y_true = ops.expand_dims(y_true, axis=-1)",
         ]
-    lines += prelude(spec, spec.formula, epsilon="keras.config.epsilon()", num_classes="ops.shape(y_pred)[-1]",
-                     to_tensor="ops.convert_to_tensor({name}, dtype=y_pred.dtype)")
+    lines += prelude(
+        spec,
+        spec.formula,
+        epsilon="keras.config.epsilon()",
+        num_classes="ops.shape(y_pred)[-1]",
+        to_tensor="ops.convert_to_tensor({name}, dtype=y_pred.dtype)",
+    )
     lines += statements(spec.formula, emitter)
     return "\n".join(lines)
 
@@ -105,13 +113,18 @@ def param_checks(spec: LossSpec) -> str:
             continue
         if p.type == "choice":
             choices = ", ".join(python_string(c) for c in p.choices)
-            lines += [f"if {name} not in ({choices}{',' if len(p.choices) == 1 else ''}):", raise_value_error(name, allowed)]
+            lines += [
+                f"if {name} not in ({choices}{',' if len(p.choices) == 1 else ''}):",
+                raise_value_error(name, allowed),
+            ]
             continue
         if p.type == "float_list":
             lines.append(f"{name} = [float(value) for value in {name}]")
             check = _range_check("value", p) or "math.isfinite(value)"
-            lines += [f"if len({name}) < {p.min_length} or not all({check} for value in {name}):",
-                      raise_value_error(name, allowed)]
+            lines += [
+                f"if len({name}) < {p.min_length} or not all({check} for value in {name}):",
+                raise_value_error(name, allowed),
+            ]
             continue
         lines.append(f"{name} = {'float' if p.type == 'float' else 'int'}({name})")
         check = _range_check(name, p)

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import contextlib
 
-from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor
-from scaffold.emit.base import prelude, squeezes_labels
+from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor, prelude, squeezes_labels
 from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Name, Number, Unary, walk
 from scaffold.sinks import r_string
 from scaffold.spec import LossSpec, Param, format_bound
 
 TENSOR_BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "**": "power"}
-TENSOR_COMPARE = {"<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal", "==": "equal",
-                  "!=": "not_equal"}
+TENSOR_COMPARE = {
+    "<": "less",
+    "<=": "less_equal",
+    ">": "greater",
+    ">=": "greater_equal",
+    "==": "equal",
+    "!=": "not_equal",
+}
 
 
-def r_number(value: float | int) -> str:
+def r_number(value: float) -> str:
     return f"{value}L" if isinstance(value, int) else format_number(value)
 
 
@@ -132,16 +137,27 @@ def function_body(spec: LossSpec) -> str:
         "y_true <- keras$ops$cast(y_true, y_pred$dtype)",
     ]
     if squeezes_labels(spec.task):
-        lines += ["# Labels of shape (batch, 1) lose their last axis.",
-                  "if (length(y_true$shape) == length(y_pred$shape)) {",
-                  "  y_true <- keras$ops$squeeze(y_true, axis = -1L)", "}"]
+        lines += [
+            "# Labels of shape (batch, 1) lose their last axis.",
+            "if (length(y_true$shape) == length(y_pred$shape)) {",
+            "  y_true <- keras$ops$squeeze(y_true, axis = -1L)",
+            "}",
+        ]
     else:
-        lines += ["# Targets of shape (batch) gain the last axis of predictions (batch, 1).",
-                  "if (length(y_true$shape) == length(y_pred$shape) - 1L) {",
-                  "  y_true <- keras$ops$expand_dims(y_true, axis = -1L)", "}"]
-    lines += prelude(spec, spec.formula, epsilon="keras$config$epsilon()", num_classes="last_dim(y_pred)",
-                     to_tensor="keras$ops$convert_to_tensor(\n  array({name}),\n  dtype = y_pred$dtype\n)",
-                     assign="<-")
+        lines += [
+            "# Targets of shape (batch) gain the last axis of predictions (batch, 1).",
+            "if (length(y_true$shape) == length(y_pred$shape) - 1L) {",
+            "  y_true <- keras$ops$expand_dims(y_true, axis = -1L)",
+            "}",
+        ]
+    lines += prelude(
+        spec,
+        spec.formula,
+        epsilon="keras$config$epsilon()",
+        num_classes="last_dim(y_pred)",
+        to_tensor="keras$ops$convert_to_tensor(\n  array({name}),\n  dtype = y_pred$dtype\n)",
+        assign="<-",
+    )
     *steps, last = spec.formula.statements
     for statement in steps:
         prefix = f"{statement.target} <- "
@@ -160,8 +176,12 @@ def index_params(spec: LossSpec) -> list[str]:
     keras3 do, and the generated function subtracts one before calling Keras."""
     if spec.formula is None or "r" in spec.code:
         return []
-    used = {node.args[1].name for statement in spec.formula.statements for node in walk(statement.value)
-            if isinstance(node, Call) and node.function == "take" and isinstance(node.args[1], Name)}
+    used = {
+        node.args[1].name
+        for statement in spec.formula.statements
+        for node in walk(statement.value)
+        if isinstance(node, Call) and node.function == "take" and isinstance(node.args[1], Name)
+    }
     return [name for name, p in spec.params.items() if p.type == "int" and name in used]
 
 
@@ -200,8 +220,13 @@ def r_allowed(param: Param, index: bool = False) -> str:
     return f"{what} {bounds}" if bounds else what
 
 
-CHECKS = {"float": "check_number", "int": "check_whole_number", "float_list": "check_numbers",
-          "bool": "check_flag", "choice": "check_choice"}
+CHECKS = {
+    "float": "check_number",
+    "int": "check_whole_number",
+    "float_list": "check_numbers",
+    "bool": "check_flag",
+    "choice": "check_choice",
+}
 
 
 def check_helpers(spec: LossSpec) -> list[str]:
@@ -253,9 +278,38 @@ def param_checks(spec: LossSpec, width: int = LINE_WIDTH - 2) -> str:
 # DESCRIPTION title
 
 
-SMALL_WORDS = {"a", "an", "and", "are", "as", "at", "be", "but", "by", "en", "for", "from", "if", "in", "into",
-               "is", "nor", "not", "of", "on", "or", "per", "so", "than", "that", "the", "to", "via", "vs",
-               "with"}
+SMALL_WORDS = {
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "but",
+    "by",
+    "en",
+    "for",
+    "from",
+    "if",
+    "in",
+    "into",
+    "is",
+    "nor",
+    "not",
+    "of",
+    "on",
+    "or",
+    "per",
+    "so",
+    "than",
+    "that",
+    "the",
+    "to",
+    "via",
+    "vs",
+    "with",
+}
 
 
 def title_case(text: str) -> str:
@@ -317,12 +371,12 @@ def _deparse_number(value: float) -> str:
     whichever is shorter (R's default scipen = 0)."""
     if value == 0:
         return "0"
-    shortest = "%.15g" % value
+    shortest = f"{value:.15g}"
     mantissa = shortest.split("e")[0].lstrip("-").replace(".", "").lstrip("0")
     digits = max(len(mantissa.rstrip("0")), 1)
-    sci = "%.*e" % (digits - 1, value)
+    sci = f"{value:.{digits - 1}e}"
     exponent = int(sci.split("e")[1])
-    fixed = "%.*f" % (max(0, digits - 1 - exponent), value)
+    fixed = f"{value:.{max(0, digits - 1 - exponent)}f}"
     return fixed if len(fixed) <= len(sci) else sci
 
 

@@ -34,12 +34,15 @@ def py_literal(value: Any) -> str:
 
 def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     params = [
-        {"name": p.name, "python": python_emit.literal(p, values[p.name]),
-         "python_md": sinks.markdown_code_span(python_emit.literal(p, values[p.name])),
-         "allowed_doc": sinks.python_docstring(p.describe_allowed()),
-         "allowed_md": sinks.markdown_cell(p.describe_allowed()),
-         "help_doc": sinks.python_docstring(" ".join((p.help or "See the spec.").split())),
-         "help_md": sinks.markdown_cell(p.help)}
+        {
+            "name": p.name,
+            "python": python_emit.literal(p, values[p.name]),
+            "python_md": sinks.markdown_code_span(python_emit.literal(p, values[p.name])),
+            "allowed_doc": sinks.python_docstring(p.describe_allowed()),
+            "allowed_md": sinks.markdown_cell(p.describe_allowed()),
+            "help_doc": sinks.python_docstring(" ".join((p.help or "See the spec.").split())),
+            "help_md": sinks.markdown_cell(p.help),
+        }
         for p in spec.params.values()
     ]
     checks = python_emit.param_checks(spec)
@@ -49,11 +52,13 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
         reference = f"{spec.reference.cls}(" + ", ".join(f"{k}={py_literal(v)}" for k, v in kwargs.items()) + ")"
     y_true_doc, y_pred_doc = _input_docs(spec)
     return {
-        "title_doc": sinks.python_docstring(spec.title), "summary_doc": sinks.python_docstring(spec.summary),
+        "title_doc": sinks.python_docstring(spec.title),
+        "summary_doc": sinks.python_docstring(spec.summary),
         "description_doc": sinks.python_docstring(spec.description),
         "summary_toml": sinks.toml_string(spec.summary),
         "formula_doc": sinks.python_docstring(formula_text(spec)),
-        "y_true_doc": y_true_doc, "y_pred_doc": y_pred_doc,
+        "y_true_doc": y_true_doc,
+        "y_pred_doc": y_pred_doc,
         "params": params,
         "params_python": py_literal(values),
         "example_args": ", ".join(f"{p['name']}={p['python']}" for p in params),
@@ -72,14 +77,21 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
 
 def toml_authors(about: About) -> str:
     """pyproject's `authors`: an array of inline tables, every string through the TOML writer."""
-    tables = [f"{{ name = {sinks.toml_string(a.name)}" + (f", email = {sinks.toml_string(a.email)}" if a.email else "")
-              + " }" for a in about.authors]
+    tables = [
+        f"{{ name = {sinks.toml_string(a.name)}" + (f", email = {sinks.toml_string(a.email)}" if a.email else "") + " }"
+        for a in about.authors
+    ]
     return "[" + ", ".join(tables) + "]"
 
 
 HEADS = {  # output activation of the toy models, by task (and whether y_pred is logits)
-    "regression": "linear", "multi_output": "linear", "positive_regression": "softplus",
-    "binary": "sigmoid", "categorical": "softmax", "sparse_categorical": "softmax", "metric": "softplus",
+    "regression": "linear",
+    "multi_output": "linear",
+    "positive_regression": "softplus",
+    "binary": "sigmoid",
+    "categorical": "softmax",
+    "sparse_categorical": "softmax",
+    "metric": "softplus",
 }
 
 
@@ -96,10 +108,22 @@ def _input_docs(spec: LossSpec) -> tuple[str, str]:
     logits = "logits if ``from_logits``, else probabilities" if spec.from_logits else "probabilities"
     return {
         "regression": ("Targets, shape ``(batch, d)`` or ``(batch,)``.", "Predictions, shape ``(batch, d)``."),
-        "positive_regression": ("Non-negative targets, shape ``(batch, d)``.", "Positive predictions, shape ``(batch, d)``."),
+        "positive_regression": (
+            "Non-negative targets, shape ``(batch, d)``.",
+            "Positive predictions, shape ``(batch, d)``.",
+        ),
         "multi_output": ("Targets, shape ``(batch, outputs)``.", "Predictions, shape ``(batch, outputs)``."),
         "binary": ("0/1 labels, shape ``(batch, d)`` or ``(batch,)``.", f"Predicted {logits}, shape ``(batch, d)``."),
-        "categorical": ("One-hot (or soft) labels, shape ``(batch, classes)``.", f"Predicted {logits}, shape ``(batch, classes)``."),
-        "sparse_categorical": ("Integer labels, shape ``(batch,)`` or ``(batch, 1)``.", f"Predicted {logits}, shape ``(batch, classes)``."),
-        "metric": ("Pair labels, 1 for similar and 0 for dissimilar, shape ``(batch, 1)``.", "Distances, shape ``(batch, 1)``."),
+        "categorical": (
+            "One-hot (or soft) labels, shape ``(batch, classes)``.",
+            f"Predicted {logits}, shape ``(batch, classes)``.",
+        ),
+        "sparse_categorical": (
+            "Integer labels, shape ``(batch,)`` or ``(batch, 1)``.",
+            f"Predicted {logits}, shape ``(batch, classes)``.",
+        ),
+        "metric": (
+            "Pair labels, 1 for similar and 0 for dissimilar, shape ``(batch, 1)``.",
+            "Distances, shape ``(batch, 1)``.",
+        ),
     }[spec.task]

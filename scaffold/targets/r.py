@@ -36,6 +36,7 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
     for each place it lands (roxygen comments, the Rd file, DESCRIPTION fields).
 
     Values are R's: a take() index parameter counts from 1 (lossgen's values, like Python, from 0)."""
+
     def r_params(params: dict[str, Any]) -> dict[str, Any]:
         return {n: r_emit.r_value(spec, n, v) for n, v in params.items()}
 
@@ -46,38 +47,53 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
     indexes = r_emit.index_params(spec)
     cases = {
         "params": r_args(values),
-        "examples": [{"params": r_args(e["params"]), **{k: e[k] for k in ("y_true", "y_pred", "loss")}}
-                     for e in data["EXAMPLES"]],
-        "random_y_true": data["RANDOM_Y_TRUE"], "random_y_pred": data["RANDOM_Y_PRED"],
+        "examples": [
+            {"params": r_args(e["params"]), **{k: e[k] for k in ("y_true", "y_pred", "loss")}} for e in data["EXAMPLES"]
+        ],
+        "random_y_true": data["RANDOM_Y_TRUE"],
+        "random_y_pred": data["RANDOM_Y_PRED"],
         "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
         "extremes": data["EXTREMES"],
     }
-    invalid = [_RCall("list", [("name", _RAtom(sinks.r_string(n))),
-                               ("value", _RAtom(r_emit.value_literal(r_emit.r_value(spec, n, v))))])
-               for n, v in data["INVALID_PARAMS"]]
-    extra = [_RCall("list", [("name", _RAtom(sinks.r_string(n))), ("value", _RAtom(v))])
-             for n, p in spec.params.items() for v in r_emit.r_only_invalid(p, r_values[n])]
+    invalid = [
+        _RCall(
+            "list",
+            [("name", _RAtom(sinks.r_string(n))), ("value", _RAtom(r_emit.value_literal(r_emit.r_value(spec, n, v))))],
+        )
+        for n, v in data["INVALID_PARAMS"]
+    ]
+    extra = [
+        _RCall("list", [("name", _RAtom(sinks.r_string(n))), ("value", _RAtom(v))])
+        for n, p in spec.params.items()
+        for v in r_emit.r_only_invalid(p, r_values[n])
+    ]
     # tests/testthat/cases/<module>.R: one list, read by each of the loss's test files (testthat
     # helpers share one environment, so per-loss globals would clash in a package of several)
-    tree = _RCall("list", [("loss", _RAtom(sinks.r_string(names.r_function))),
-                           *((key, _r_tree(value)) for key, value in cases.items()),
-                           ("invalid_params", _RCall("list", [(None, i) for i in invalid])),
-                           ("invalid_params_r", _RCall("list", [(None, i) for i in extra]))])
+    tree = _RCall(
+        "list",
+        [
+            ("loss", _RAtom(sinks.r_string(names.r_function))),
+            *((key, _r_tree(value)) for key, value in cases.items()),
+            ("invalid_params", _RCall("list", [(None, i) for i in invalid])),
+            ("invalid_params_r", _RCall("list", [(None, i) for i in extra])),
+        ],
+    )
     signature = [f"{p} = {r_emit.literal(spec.params[p], v)}" for p, v in r_values.items()]
     first = data["EXAMPLES"][0]
     example_args = [(p, _RAtom(r_emit.literal(spec.params[p], v))) for p, v in r_params(first["params"]).items()]
     # the spec's first example as R code, laid out for roxygen's `#'   ` (README and Rd use it too)
-    example = [_r_layout(_RCall(names.r_function, example_args), "loss <- ", width=R_WIDTH - 5),
-               _r_layout(_r_tree(first["y_true"]), "y_true <- ", width=R_WIDTH - 5),
-               _r_layout(_r_tree(first["y_pred"]), "y_pred <- ", width=R_WIDTH - 5)]
+    example = [
+        _r_layout(_RCall(names.r_function, example_args), "loss <- ", width=R_WIDTH - 5),
+        _r_layout(_r_tree(first["y_true"]), "y_true <- ", width=R_WIDTH - 5),
+        _r_layout(_r_tree(first["y_pred"]), "y_pred <- ", width=R_WIDTH - 5),
+    ]
     formula = formula_text(spec)
     usage = ", ".join(f"{p} = {r_emit.deparse_literal(spec.params[p], v)}" for p, v in r_values.items())
     help_text = {}
     for p in spec.params.values():
         text = f"{p.help or 'See the spec.'} Allowed: {r_emit.r_allowed(p, p.name in indexes)}."
         if p.name in indexes:
-            text += (" Counted from 1, as R counts (lossgen's command line and the Python loss count"
-                     " from 0).")
+            text += " Counted from 1, as R counts (lossgen's command line and the Python loss count from 0)."
         help_text[p.name] = " ".join(text.split())
     checks = r_emit.check_helpers(spec)
     return {
@@ -87,11 +103,20 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "r_uses_last_dim": r_emit.uses_last_dim(spec),
         "r_signature": ", ".join(signature),
         # this loss's entry of train.R's `losses` list
-        "r_train_entry": _r_layout(_RCall("list", [
-            ("loss", _RAtom(sinks.r_string(names.r_function))), ("params", r_args(values)),
-            ("task", _RAtom(sinks.r_string(spec.task))), ("outputs", _RAtom(f"{domains.width(spec, values)}L")),
-            ("activation", _RAtom(sinks.r_string(head_activation(spec, values))))]),
-            f"{names.module} = ", indent=2),
+        "r_train_entry": _r_layout(
+            _RCall(
+                "list",
+                [
+                    ("loss", _RAtom(sinks.r_string(names.r_function))),
+                    ("params", r_args(values)),
+                    ("task", _RAtom(sinks.r_string(spec.task))),
+                    ("outputs", _RAtom(f"{domains.width(spec, values)}L")),
+                    ("activation", _RAtom(sinks.r_string(head_activation(spec, values)))),
+                ],
+            ),
+            f"{names.module} = ",
+            indent=2,
+        ),
         "r_definition": _r_definition(names.r_function, signature),
         # Keras' own names run longer than lintr's 30 (keras3: loss_sparse_categorical_crossentropy):
         # such a name is kept whole, so R users find it, and exempt from that one linter.
@@ -102,8 +127,10 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "r_summary": sinks.roxygen_lines(_r_wrap(_reflowed(spec.summary))),
         "r_description": sinks.roxygen_lines(_r_wrap(_reflowed(spec.description))) if spec.description else "",
         "r_formula": sinks.roxygen_lines(_r_wrap(formula, hanging="    ")),
-        "r_params_doc": [{"name": n, "roxygen": _r_roxygen_param(n, t), "rd": sinks.rd_text(_r_param_wrap(n, t))}
-                         for n, t in help_text.items()],
+        "r_params_doc": [
+            {"name": n, "roxygen": _r_roxygen_param(n, t), "rd": sinks.rd_text(_r_param_wrap(n, t))}
+            for n, t in help_text.items()
+        ],
         "rd_title": sinks.rd_line(spec.title),
         "rd_summary": sinks.rd_text(_r_wrap(_reflowed(spec.summary))),
         "rd_description": sinks.rd_text(_r_wrap(_reflowed(spec.description))),
@@ -114,14 +141,20 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "rd_usage": sinks.rd_code(f"{names.r_function}({usage})"),
         "r_example_loss": ", ".join(repr(float(v)) for v in first["loss"]),
         "r_dcf_title": sinks.dcf_text(r_emit.title_case(spec.title)),
-        "r_dcf_description": sinks.dcf_text(f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
-                                            f"computed with Python Keras through reticulate; generated by "
-                                            f"lossgen from the '{spec.name}' spec."),
-        "r_params_md": [{"name": p.name, "r_md": sinks.markdown_code_span(r_emit.literal(p, r_values[p.name])),
-                         "allowed_md": sinks.markdown_cell(r_emit.r_allowed(p, p.name in indexes)),
-                         "help_md": sinks.markdown_cell(p.help + (" Counted from 1, as R counts."
-                                                                  if p.name in indexes else ""))}
-                        for p in spec.params.values()],
+        "r_dcf_description": sinks.dcf_text(
+            f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
+            f"computed with Python Keras through reticulate; generated by "
+            f"lossgen from the '{spec.name}' spec."
+        ),
+        "r_params_md": [
+            {
+                "name": p.name,
+                "r_md": sinks.markdown_code_span(r_emit.literal(p, r_values[p.name])),
+                "allowed_md": sinks.markdown_cell(r_emit.r_allowed(p, p.name in indexes)),
+                "help_md": sinks.markdown_cell(p.help + (" Counted from 1, as R counts." if p.name in indexes else "")),
+            }
+            for p in spec.params.values()
+        ],
     }
 
 
@@ -135,13 +168,21 @@ def package_context(losses: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         title = "Keras 3 Loss Functions"
         description = sinks.dcf_text(
-            f"{len(losses)} Keras 3 loss functions for R: " + ", ".join(f"{f}()" for f in functions)
+            f"{len(losses)} Keras 3 loss functions for R: "
+            + ", ".join(f"{f}()" for f in functions)
             + ". Computed with Python Keras through reticulate; generated by lossgen from the specs "
-            + ", ".join(f"'{loss['kind']}'" for loss in losses) + ".")
-    return {"r_check_helpers": helpers, "r_uses_last_dim": any(loss["r_uses_last_dim"] for loss in losses),
-            "r_exports": sorted(functions), "r_dcf_title": title, "r_dcf_description": description,
-            # train.R's losses list, and the name it trains by default
-            "r_train_losses": ",\n".join("  " + loss["r_train_entry"] for loss in losses)}
+            + ", ".join(f"'{loss['kind']}'" for loss in losses)
+            + "."
+        )
+    return {
+        "r_check_helpers": helpers,
+        "r_uses_last_dim": any(loss["r_uses_last_dim"] for loss in losses),
+        "r_exports": sorted(functions),
+        "r_dcf_title": title,
+        "r_dcf_description": description,
+        # train.R's losses list, and the name it trains by default
+        "r_train_losses": ",\n".join("  " + loss["r_train_entry"] for loss in losses),
+    }
 
 
 R_WIDTH = 80  # lintr's default line length
@@ -157,8 +198,26 @@ R_LICENSES = {
     "GPL-3.0-or-later": "GPL (>= 3)",
     "MPL-2.0": "MPL-2.0",
 }
-NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "dos", "le", "la", "ten",
-                  "ter", "bin", "ibn", "al"}
+NAME_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "di",
+    "da",
+    "du",
+    "dos",
+    "le",
+    "la",
+    "ten",
+    "ter",
+    "bin",
+    "ibn",
+    "al",
+}
 
 
 def _r_person(name: str, email: str, roles: list[str]) -> str:
@@ -188,8 +247,7 @@ def project_context(names: Names, shared: dict[str, Any]) -> dict[str, Any]:
 
     authors = [Author(a["name"], a.get("email", "")) for a in shared["authors"]]
     maintainer = next((i for i, a in enumerate(authors) if a.email), None)
-    people = [_r_person(a.name, a.email, ["aut", "cre"] if i == maintainer else ["aut"])
-              for i, a in enumerate(authors)]
+    people = [_r_person(a.name, a.email, ["aut", "cre"] if i == maintainer else ["aut"]) for i, a in enumerate(authors)]
     holders = authors or [Author(f"{names.r_package} authors")]
     if not people:
         people = [_r_person(holders[0].name, "", ["aut", "cph"])]
@@ -237,13 +295,14 @@ def _r_wrap(text: str, width: int = R_WIDTH - 3, hanging: str = "") -> str:
     the text's own line breaks are kept."""
     out = []
     for line in text.split("\n"):
-        out += _wrap_escaped(line, width, line[:len(line) - len(line.lstrip())] + hanging)
+        out += _wrap_escaped(line, width, line[: len(line) - len(line.lstrip())] + hanging)
     return "\n".join(out)
 
 
 def _wrap_escaped(line: str, width: int, indent: str = "", first: int | None = None) -> list[str]:
     """One line as lines of at most `width` characters once escaped for roxygen (`%` and braces
     gain a backslash, `@` doubles; the first line may have `first` instead), split at spaces only."""
+
     def size(text: str) -> int:
         return len(sinks.roxygen_text(text))
 
@@ -252,7 +311,9 @@ def _wrap_escaped(line: str, width: int, indent: str = "", first: int | None = N
         return [line]
     lines, current = [], ""
     for word in _glued_after_apostrophe(line.split()):
-        candidate = f"{current} {word}" if current else (indent if lines else line[:len(line) - len(line.lstrip())]) + word
+        candidate = (
+            f"{current} {word}" if current else (indent if lines else line[: len(line) - len(line.lstrip())]) + word
+        )
         if current and size(candidate) > limit:
             lines.append(current)
             current, limit = indent + word, width
@@ -292,6 +353,7 @@ class _RAtom:
 @dataclass(frozen=True)
 class _RCall:
     """An R call for the data layout: `function(name = value, ...)`."""
+
     function: str
     args: list[tuple[str | None, Any]]
 
@@ -314,8 +376,7 @@ def _r_tree(value: Any) -> Any:
             dims = _RAtom("c(" + ", ".join(f"{n}L" for n in reversed(array.shape)) + ")")
             return _RCall("aperm", [(None, _RCall("array", [(None, numbers), ("dim", dims)]))])
         if array.ndim == 2:
-            return _RCall("matrix", [(None, numbers), ("nrow", _RAtom(str(array.shape[0]))),
-                                     ("byrow", _RAtom("TRUE"))])
+            return _RCall("matrix", [(None, numbers), ("nrow", _RAtom(str(array.shape[0]))), ("byrow", _RAtom("TRUE"))])
         return numbers
     return _RAtom(r_literal(value))
 
