@@ -374,10 +374,11 @@ def test_ci_has_an_optional_documented_lossgen_check_job(metric_project):
 def test_quickstart_lists_the_questions_a_terminal_asks_in_order(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    assert "lossgen new --kind huber --delta 2" in quickstart
-    assert "not lossgen's\nclone" in quickstart and "./huber-loss/" in quickstart
+    assert "pip install . && lossgen new --kind huber --delta 2 -o ~/losses" in quickstart
+    assert "outside lossgen's\nclone" in quickstart and "`~/losses/huber-loss/`" in quickstart
     said = re.findall(r"the (target|project name|output directory|license|author|e-mail)", quickstart)
-    result = interactive_new(tmp_path, monkeypatch, "\n" * 6, "--kind", "huber", "--delta", "2")
+    losses = tmp_path / "losses"  # the Quickstart's -o ~/losses, which need not exist yet
+    result = interactive_new(tmp_path, monkeypatch, "\n" * 6, "--kind", "huber", "--delta", "2", "-o", str(losses))
     assert result.exit_code == 0, result.output
     asked = re.findall(
         r"^(?:.*: )?(target|project name|output directory|license|author|e-mail)\b",
@@ -385,7 +386,7 @@ def test_quickstart_lists_the_questions_a_terminal_asks_in_order(tmp_path, monke
         flags=re.MULTILINE,
     )
     assert said == asked == ["target", "project name", "output directory", "license", "author", "e-mail"]
-    assert (tmp_path / "huber-loss" / "huber_loss" / "huber.py").is_file()  # below the working directory
+    assert (losses / "huber-loss" / "huber_loss" / "huber.py").is_file()
 
 
 # ---------------------------------------------------------------------------------------------
