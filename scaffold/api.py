@@ -114,14 +114,16 @@ def new(
 
     library_checked(members)
     check_specs(members)
-    for target in targets:
-        make_output_dir(destinations[target].parent)
-    fresh = {target: not os.path.lexists(destinations[target]) for target in targets}
-    generations = {target: Generation(tuple(members), target, name, about, destinations[target]) for target in targets}
-    trees = {target: generations[target].render(format_code) for target in targets}
     paths = [destinations[target] for target in targets]
-    created = [path for path in paths if not os.path.lexists(path)]
+    created = _missing_directories(paths)  # removed again unless the commit happens
+    fresh = {target: not os.path.lexists(destinations[target]) for target in targets}
     try:
+        for target in targets:
+            make_output_dir(destinations[target].parent)
+        generations = {
+            target: Generation(tuple(members), target, name, about, destinations[target]) for target in targets
+        }
+        trees = {target: generations[target].render(format_code) for target in targets}
         with opened(paths, say, create=True) as projects:
             runs = []
             for target, project in zip(targets, projects):
@@ -169,6 +171,18 @@ def new(
                 os.rmdir(path)
             except OSError:
                 pass
+
+
+def _missing_directories(paths: list[Path]) -> list[Path]:
+    """The directories making `paths` would create, deepest first (a pair's `huber-loss/` too)."""
+    missing: list[Path] = []
+    for path in paths:
+        for directory in (Path(path), *Path(path).parents):
+            if os.path.lexists(directory):
+                break
+            if directory not in missing:
+                missing.append(directory)
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
 
 
 def check_specs(members: list[Member]) -> None:
@@ -439,11 +453,14 @@ def check(path: Path, catalogs: tuple[str, ...] = ()) -> list[CheckResult]:
         record = read_record(project_path)
         with Root(project_path) as root:
             if commit.pending(root):
+                busy = commit.busy(root)
                 results.append(
                     CheckResult(
                         project_path,
                         False,
-                        "an interrupted lossgen commit is unfinished (the next lossgen update finishes it)",
+                        "another lossgen is committing to it right now; check again when it has finished"
+                        if busy
+                        else "an interrupted lossgen commit is unfinished (the next lossgen update finishes it)",
                     )
                 )
                 continue

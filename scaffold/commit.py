@@ -148,6 +148,18 @@ def pending(root: Root) -> bool:
     return _exists(root)
 
 
+def busy(root: Root) -> bool:
+    """Another lossgen holds the project's lock (its commit is under way, not interrupted)."""
+    import fcntl
+
+    try:
+        fcntl.flock(root.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(root.fd, fcntl.LOCK_UN)
+    return False
+
+
 # ---------------------------------------------------------------------------------------------
 # Steps
 

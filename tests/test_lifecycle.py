@@ -622,3 +622,33 @@ def test_the_test_runner_dies_with_a_killed_lossgen(tmp_path):
             os.kill(pid, signal.SIGKILL)
     process.stdout.close()
     assert gone
+
+
+def test_an_interrupted_new_of_a_pair_leaves_no_directory_behind(tmp_path):
+    process = start(
+        "new",
+        "--kind",
+        "huber",
+        "--target",
+        "both",
+        "--no-input",
+        "--no-test",
+        "-o",
+        str(tmp_path / "out"),
+        pause="staged:30",
+    )
+    wait_paused(process, "staged")
+    process.send_signal(signal.SIGTERM)
+    assert finish(process)[0] == 143
+    assert not (tmp_path / "out").exists()  # neither half, nor huber-loss/ or the -o directory around them
+
+
+def test_check_tells_a_commit_under_way_from_an_interrupted_one(copy, capsys):
+    project = copy("huber")
+    process = start("update", str(project), "--delta", "3", "--no-test", pause="commit:5")
+    wait_paused(process, "commit")
+    capsys.readouterr()
+    assert run("check", str(project)) == 1
+    assert "another lossgen is committing to it right now" in capsys.readouterr().out
+    assert finish(process)[0] == 0
+    assert run("check", str(project)) == 0
