@@ -159,7 +159,7 @@ def new(
                     notes=list(project.notes),
                     added=[m.name for m in members],
                 )
-                run.record_bytes = _record(run, trees[target].partial)
+                run.record_bytes = _record(run)
                 runs.append(run)
             _refuse(runs)
             _commit(runs)
@@ -323,7 +323,7 @@ def prepare(
                 frozen_owners[entry.name] = list(entry.files or ())
                 frozen.update({p: record.files[p] for p in entry.files or () if p in record.files})
     if partial and not touched and not remove and not add and _digest_now(project, catalogs) == record.inputs_sha256:
-        new_tree = None  # nothing the files depend on changed: the rendering is the recorded one
+        # nothing the files depend on changed: the rendering is the recorded one, and nothing is rendered
         plan = Plan([], dict(record.files or {}), {e.name: list(e.files or ()) for e in record.losses}, {})
     else:
         new_tree = new_generation.render(format_code, only)
@@ -363,7 +363,7 @@ def prepare(
         notes=notes,
         old_version=record.lossgen_version,
     )
-    run.record_bytes = _record(run, only, conflicts=plan.conflicts or _still_conflicted(project, plan))
+    run.record_bytes = _record(run, conflicts=sorted(set(plan.conflicts) | set(_still_conflicted(project, plan))))
     run.record_same = project.root.read(RECORD) == run.record_bytes
     return run
 
@@ -393,7 +393,8 @@ def _format_merged(plan: Plan) -> None:
     ]
 
 
-def _record(run: ProjectRun, only, conflicts: list[str] = ()) -> bytes:
+def _record(run: ProjectRun, conflicts: list[str] = ()) -> bytes:
+    """The record this run leaves: the new answers and specs, the files and their owners, the digests."""
     generation = run.generation
     return record_text(
         list(generation.members),

@@ -419,6 +419,26 @@ def test_the_rendered_tree_holds_no_bytecode(generated):
         assert "docs/huber.png" in files
 
 
+def test_bytecode_beside_the_templates_never_reaches_a_project(tmp_path, monkeypatch):
+    """A template tree a test run (or an import) left __pycache__ in still renders the same files."""
+    from scaffold import paths, render
+    from scaffold.about import About
+    from scaffold.catalog import load_catalog
+    from scaffold.library import Member
+
+    templates = tmp_path / "templates"
+    shutil.copytree(paths.templates_dir(), templates)
+    for tests in templates.glob("python/*/*/tests"):
+        (tests / "__pycache__").mkdir()
+        (tests / "__pycache__" / "conftest.cpython-311.pyc").write_bytes(b"\xa7\r\r\n")
+    monkeypatch.setattr(paths, "templates_dir", lambda: templates)
+    monkeypatch.setattr(render, "templates_dir", lambda: templates)
+    spec = load_catalog(()).get("mse")
+    tree = render.render_tree([Member(spec, spec.bind({}), "mse")], "python", "mse", About(year=2026), False)
+    assert "tests/conftest.py" in tree.files
+    assert not [path for path in tree.files if "__pycache__" in path or path.endswith(".pyc")]
+
+
 def test_a_dry_run_diff_names_a_binary_file_instead_of_printing_it(copy, capsys):
     project = copy("huber")
     capsys.readouterr()
