@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import threading
 import uuid
@@ -123,6 +124,11 @@ def recover(root: Root, held: dict[Path, Root] | None = None) -> str:
     if journal is None:  # killed while staging: nothing was applied
         _discard(root)
         return "removed the staging of an interrupted commit (nothing of it had been written)"
+    if journal.get("host") != socket.gethostname():  # e.g. committed to a repository and cloned
+        raise UsageError(
+            f"{root.path / COMMIT_DIR} holds a commit lossgen left on another machine ({journal.get('host')!r}); "
+            "lossgen finishes only its own interrupted commits: remove that directory and run again"
+        )
     primary = (root.path / journal["primary"]).resolve()
     if _decided(primary, journal["txn"]):
         done = _roll_forward(root, journal)
@@ -175,7 +181,7 @@ def _stage(part: Part, txn: str, primary: str, partners: list[str]) -> None:
                 _write_at(fd, blob, write.content)
             ops.append({"path": write.path, "blob": blob, "expect": write.expect, "sha": sha256(write.content)})
         _write_at(fd, "record", part.record)
-        journal = {"txn": txn, "primary": primary, "partners": partners, "ops": ops}
+        journal = {"txn": txn, "host": socket.gethostname(), "primary": primary, "partners": partners, "ops": ops}
         _write_at(fd, JOURNAL, json.dumps(journal).encode("utf-8"))
         os.fsync(fd)
     finally:

@@ -672,3 +672,26 @@ def test_check_tells_a_commit_under_way_from_an_interrupted_one(copy, capsys):
     assert "another lossgen is committing to it right now" in capsys.readouterr().out
     assert finish(process)[0] == 0
     assert run("check", str(project)) == 0
+
+
+def test_a_commit_area_from_another_machine_is_never_replayed(copy, capsys):
+    """A `.lossgen-commit/` committed to a repository (a forged journal) is not finished on a clone."""
+    import json
+
+    project = copy("huber")
+    area = project / COMMIT_DIR
+    area.mkdir()
+    (area / "00000").write_text("print('planted')\n")
+    (area / "record").write_bytes((project / ".lossgen.toml").read_bytes())
+    journal = {
+        "txn": "t",
+        "host": "elsewhere",
+        "primary": ".",
+        "partners": [],
+        "ops": [{"path": "planted.py", "blob": "00000", "expect": None, "sha": sha256(b"print('planted')\n")}],
+    }
+    (area / "journal.json").write_text(json.dumps(journal))
+    (area / "decided").write_text("t")
+    one_line_error(capsys, run("update", str(project), "--no-test"), "another machine ('elsewhere')")
+    assert not (project / "planted.py").exists()
+    assert "/.lossgen-commit/" in (project / ".gitignore").read_text()
