@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from scaffold import bounded_toml
 from scaffold.errors import SpecError, UsageError
 from scaffold.paths import builtin_losses_dir
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "lossgen.catalogs"
 MAX_PYPROJECT_BYTES = 4 << 20
+MAX_PYPROJECT_DEPTH = 32  # real tool tables nest a few levels; tomllib would recurse once per level
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,9 @@ def _pyproject_sources(cwd: Path) -> list[Source]:
                     raise SpecError(
                         f"larger than {MAX_PYPROJECT_BYTES >> 20} MiB; not read for [tool.lossgen]", str(pyproject)
                     )
-                config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                config = bounded_toml.loads(pyproject.read_text(encoding="utf-8"), MAX_PYPROJECT_DEPTH)
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, bounded_toml.TooDeep) as exc:
                 raise SpecError(f"cannot read [tool.lossgen]: {exc}", str(pyproject)) from None
-            except RecursionError:
-                raise SpecError("cannot read [tool.lossgen]: nested too deeply", str(pyproject)) from None
             tool = config.get("tool", {})
             if isinstance(tool, dict) and "lossgen" not in tool:
                 continue  # e.g. a generated project's own pyproject.toml: the team's is further up

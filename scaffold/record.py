@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold import __version__
+from scaffold import __version__, bounded_toml
 from scaffold.errors import UsageError
 
 RECORD = ".lossgen.toml"
@@ -295,15 +295,13 @@ def parse_record(raw: bytes, path: Path) -> Record:
     if len(raw) > MAX_RECORD_BYTES:
         raise UsageError(f"{path}: larger than {MAX_RECORD_BYTES >> 20} MiB; not a record lossgen wrote")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = bounded_toml.loads(raw.decode("utf-8"), MAX_DEPTH)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: malformed TOML: {exc}") from None
-    except RecursionError:
+    except bounded_toml.TooDeep:
         raise UsageError(f"{path}: nested too deeply (lossgen's records nest {MAX_DEPTH} levels at most)") from None
-    if _depth(data) > MAX_DEPTH:
-        raise UsageError(f"{path}: nested too deeply (lossgen's records nest {MAX_DEPTH} levels at most)")
     version = data.get("record_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UsageError(f"{path}: `record_version` must be a positive integer")
@@ -359,21 +357,6 @@ def read_record(project: Path) -> Record:
     if found.content is None:
         raise UsageError(f"{project} is not a lossgen project (no {RECORD})")
     return parse_record(found.content, path)
-
-
-def _depth(value: Any) -> int:
-    """How deeply tables and arrays nest (iteratively: a hostile record must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
-        elif isinstance(item, list):
-            stack += [(v, depth + 1) for v in item]
-    return deepest
 
 
 LOSS_KEYS = ("kind", "name", "params", "given", "spec_sha256", "spec_text", "spec_origin", "catalog", "files")

@@ -239,11 +239,22 @@ def test_a_hostile_record_is_one_line_exit_2(copy, capsys, content, fragment):
         one_line_error(capsys, run(command, str(project), *(["--no-test"] if command == "update" else [])), fragment)
 
 
-def test_a_pyproject_nested_too_deeply_is_one_line_exit_2(copy, capsys):
-    project = copy("huber")
-    (project.parent / "pyproject.toml").write_text("[tool.lossgen]\nx = " + "[" * 900 + "]" * 900 + "\n")
-    rewrite_record(project, lambda r: r["losses"][0].__setitem__("spec_sha256", "0" * 64))  # force a lookup
-    one_line_error(capsys, run("update", str(project), "--no-test"), "nested too deeply")
+@pytest.mark.parametrize("recursion_limit", [None, 100_000])  # TensorFlow and JAX raise the limit when imported
+def test_nesting_too_deep_is_one_line_exit_2_whatever_the_recursion_limit(copy, capsys, recursion_limit):
+    original = sys.getrecursionlimit()
+    sys.setrecursionlimit(recursion_limit or original)
+    deep = "[" * 900 + "]" * 900
+    try:
+        project = copy("huber")
+        (project.parent / "pyproject.toml").write_text(f"[tool.lossgen]\nx = {deep}\n")
+        rewrite_record(project, lambda r: r["losses"][0].__setitem__("spec_sha256", "0" * 64))  # force a lookup
+        one_line_error(capsys, run("update", str(project), "--no-test"), "nested too deeply")
+        (project.parent / "pyproject.toml").unlink()
+        with open(project / ".lossgen.toml", "a") as record:
+            record.write(f"deep = {deep}\n")
+        one_line_error(capsys, run("check", str(project)), "nested too deeply")
+    finally:
+        sys.setrecursionlimit(original)
 
 
 def test_control_characters_from_a_record_never_reach_the_terminal(copy, capsys):
