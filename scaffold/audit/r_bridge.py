@@ -1,0 +1,265 @@
+"""R targets of `lossgen audit` (`path/to/file.R:name`): the same checks, run in the Python that R
+embeds through reticulate.
+
+One Rscript process per audit (R, Python and TensorFlow start once). It sources the file in a fresh
+environment (calling its `.onLoad()` if it has one, as for the R/ file of a package lossgen
+generated), looks `name` up and hands what it finds to `serve()` below, in R's own Python:
+
+- an R function with arguments `y_true` and `y_pred` (or two arguments without defaults): the
+  loss; `--param` values are passed to it as further named arguments;
+- any other R function: a loss factory (`huber_loss(delta = 2)`), called with the `--param`
+  values; it must return a loss function, or a Keras Loss object made in R;
+- a Python object (a Loss subclass made with `reticulate::PyClass`, a Loss instance, a Python
+  function): classified as for a Python target.
+
+An R function reaches Python as a callable (`reticulate::r_to_py`), as keras3's `compile()` passes
+it: Keras wraps it in LossFunctionWrapper, `tf.GradientTape` records the `keras$ops` calls it
+makes, and `model.fit` traces it. So the checks are the Python ones, with the same inputs and
+messages; those that start a fresh Python process that imports the target (save_reload, backends,
+distributed) are skipped with their reason (runner.R_SKIPS).
+
+The Rscript process reports on its stdout, one JSON object per line after MARKER: `{"start":
+subject label}`, `{"result": {...}}` per check, `{"error": message}` for bad usage (exit 2 here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scaffold.audit.report import Report
+from scaffold.errors import UsageError
+
+MARKER = "LOSSGEN-AUDIT "
+
+R_SCRIPT = r"""# lossgen audit of an R loss: Rscript audit.R FILE NAME JOB (see scaffold/audit/r_bridge.py).
+marker <- "LOSSGEN-AUDIT "
+args <- commandArgs(trailingOnly = TRUE)
+file <- args[[1L]]
+name <- args[[2L]]
+job <- args[[3L]]
+if (!requireNamespace("reticulate", quietly = TRUE)) {
+  cat(marker, "{\"error\": \"R targets need the R package reticulate (apt-get install r-cran-reticulate)\"}\n",
+      sep = "")
+  quit(status = 2L)
+}
+bridge <- tryCatch(reticulate::import("scaffold.audit.r_bridge"), error = function(e) {
+  cat(marker, "{\"error\": ", encodeString(paste(
+    "R's Python (RETICULATE_PYTHON) cannot import lossgen:", conditionMessage(e)
+  ), quote = "\""), "}\n", sep = "")
+  quit(status = 2L)
+})
+fail <- function(message) {
+  bridge$fail(paste(message, collapse = " "))
+  quit(status = 2L)
+}
+shown <- function(e) gsub("\\s+", " ", trimws(conditionMessage(e)))
+
+# --param values as R values: numbers, logicals, strings; a list of scalars becomes a vector.
+params <- lapply(bridge$r_params(job), function(value) {
+  if (is.list(value) && all(vapply(value, function(v) is.atomic(v) && length(v) == 1L, logical(1L)))) {
+    unlist(value)
+  } else {
+    value
+  }
+})
+call_text <- function(fun) {
+  given <- vapply(names(params), function(n) paste(n, "=", deparse1(params[[n]])), character(1L))
+  sprintf("%s(%s)", fun, paste(given, collapse = ", "))
+}
+
+env <- new.env(parent = globalenv())
+tryCatch(sys.source(file, envir = env, chdir = TRUE), error = function(e) {
+  fail(sprintf("target '%s:%s' does not source: %s", file, name, shown(e)))
+})
+if (exists(".onLoad", envir = env, inherits = FALSE)) {
+  package_dir <- dirname(dirname(normalizePath(file)))
+  tryCatch(get(".onLoad", envir = env)(dirname(package_dir), basename(package_dir)), error = function(e) {
+    fail(sprintf("target '%s:%s': .onLoad() fails: %s", file, name, shown(e)))
+  })
+}
+if (!exists(name, envir = env, inherits = FALSE)) {
+  fail(sprintf("target '%s:%s': %s defines no '%s'", file, name, basename(file), name))
+}
+object <- get(name, envir = env, inherits = FALSE)
+
+is_loss_function <- function(f) {
+  formals_ <- formals(f)
+  if (all(c("y_true", "y_pred") %in% names(formals_))) {
+    return(TRUE)
+  }
+  required <- vapply(formals_, function(v) identical(v, quote(expr = )), logical(1L))
+  sum(required[names(formals_) != "..."]) >= 2L
+}
+
+serve_function <- function(loss, origin) {
+  bridge$serve(job, reticulate::r_to_py(loss), "function", origin)
+}
+
+if (inherits(object, "python.builtin.object")) {
+  bridge$serve(job, object, "python", "R")
+} else if (!is.function(object)) {
+  fail(sprintf(
+    "target '%s:%s': %s is a %s, not a loss (an R function, a loss factory or a Keras Loss)",
+    file, name, name, class(object)[[1L]]
+  ))
+} else if (is_loss_function(object)) {
+  loss <- object
+  if (length(params)) {
+    extra <- setdiff(names(params), names(formals(object)))
+    if (length(extra) && !("..." %in% names(formals(object)))) {
+      fail(sprintf("target '%s:%s': %s has no argument %s", file, name, name, paste(extra, collapse = ", ")))
+    }
+    loss <- function(y_true, y_pred) do.call(object, c(list(y_true, y_pred), params))
+  }
+  serve_function(loss, if (length(params)) sprintf("R function, %s", call_text(name)) else "R function")
+} else {
+  made <- tryCatch(do.call(object, params), error = function(e) {
+    fail(sprintf("target '%s:%s': %s fails: %s", file, name, call_text(name), shown(e)))
+  })
+  if (inherits(made, "python.builtin.object")) {
+    bridge$serve(job, made, "made", sprintf("R loss factory %s", call_text(name)))
+  } else if (is.function(made)) {
+    serve_function(made, sprintf("R loss factory %s", call_text(name)))
+  } else {
+    fail(sprintf(
+      "target '%s:%s': %s returns a %s, not a loss function (function(y_true, y_pred))",
+      file, name, call_text(name), class(made)[[1L]]
+    ))
+  }
+}
+"""
+
+
+# ------------------------------------------------------------------------ lossgen's side (parent)
+def run(job, on_start: Callable | None = None, on_result: Callable | None = None, started: float = 0.0) -> Report:
+    """Audit an R target in one Rscript process; its results are reported as they come."""
+    from scaffold.audit.checks import Result
+    from scaffold.audit.target import parse
+    from scaffold.check import R_INSTALL_HINT, _stop_group, dying_with_lossgen
+
+    ref = parse(job.target)
+    if job.backend != "tensorflow":
+        raise UsageError(f"--backend {job.backend}: R targets run on TensorFlow, as lossgen's R packages do")
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise UsageError(f"target {job.target!r} is R code: Rscript not found; {R_INSTALL_HINT}")
+    report: Report | None = None
+    error = ""
+    with tempfile.TemporaryDirectory(prefix="lossgen-audit-r-") as tmp:
+        script, job_path, stderr_path = Path(tmp, "audit.R"), Path(tmp, "job.pickle"), Path(tmp, "stderr.txt")
+        script.write_text(R_SCRIPT, encoding="utf-8")
+        job_path.write_bytes(pickle.dumps(job))
+        with open(stderr_path, "w", encoding="utf-8", errors="replace") as stderr:
+            process = subprocess.Popen(
+                dying_with_lossgen([rscript, str(script), str(ref.path), ref.name, str(job_path)]),
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=environment(),
+                start_new_session=True,
+            )
+            assert process.stdout is not None
+            try:
+                for line in process.stdout:
+                    if not line.startswith(MARKER):
+                        continue
+                    event = json.loads(line[len(MARKER) :])
+                    if "error" in event:
+                        error = event["error"]
+                    elif "start" in event:
+                        report = Report(job.target, job.task, job.backend, event["start"])
+                        if on_start is not None:
+                            on_start(report)
+                    elif "result" in event and report is not None:
+                        result = Result(**event["result"])
+                        report.results.append(result)
+                        if on_result is not None:
+                            on_result(result)
+                status = process.wait()
+            finally:
+                _stop_group(process)
+                process.stdout.close()
+        if error:
+            raise UsageError(error)
+        if report is None or len(report.results) < len(job.chosen):
+            lines = [x for x in stderr_path.read_text(encoding="utf-8", errors="replace").splitlines() if x.strip()]
+            raise UsageError(
+                f"target {job.target!r}: R stopped before the audit ended (status {status}): "
+                f"{lines[-1].strip() if lines else 'no output'}"
+            )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def environment() -> dict[str, str]:
+    """R's reticulate pointed at this Python, Keras on TensorFlow, this lossgen importable."""
+    import scaffold
+
+    root = str(Path(scaffold.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["RETICULATE_PYTHON"] = sys.executable
+    env["KERAS_BACKEND"] = "tensorflow"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["PYTHONPATH"] = os.pathsep.join([root, os.getcwd(), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+# ------------------------------------------------------------- R's side (the Python R embeds)
+def _emit(event: dict) -> None:
+    os.write(1, (MARKER + json.dumps(event) + "\n").encode("utf-8"))
+
+
+def _job(path: str):
+    # the file lossgen wrote for this run, in a directory only it can write (mkdtemp)
+    return pickle.loads(Path(path).read_bytes())
+
+
+def r_params(job_path: str) -> dict[str, Any]:
+    """The --param values, for R to call a factory with."""
+    return dict(_job(job_path).params)
+
+
+def fail(message: str) -> None:
+    _emit({"error": message})
+
+
+def serve(job_path: str, obj: Any, kind: str, origin: str) -> None:
+    """Run the audit on what R made of the target. kind: "function" (an R loss, parameters bound),
+    "made" (a Python object an R factory returned, parameters used), "python" (a Python object R
+    defined: classified as a Python target, built with the parameters)."""
+    from scaffold.audit.runner import run_subject
+    from scaffold.audit.target import Subject, classify, last_line, parse
+    from scaffold.check import native_stderr_silenced
+
+    job = _job(job_path)
+    try:
+        with native_stderr_silenced():
+            import keras  # noqa: F401
+        ref = parse(job.target)
+        if kind == "function":
+            subject = Subject(ref, "function", obj, {}, r_origin=origin)
+        else:
+            subject = classify(ref, obj, job.params if kind == "python" else {}, r_origin=origin)
+        run_subject(
+            subject,
+            job,
+            on_start=lambda report: _emit({"start": report.subject}),
+            on_result=lambda r: _emit(
+                {"result": {"id": r.id, "status": r.status, "detail": r.detail, "seconds": r.seconds}}
+            ),
+        )
+    except UsageError as exc:
+        fail(str(exc))
+    except Exception as exc:  # reported as bad usage, one line (the parent exits 2)
+        fail(f"target {job.target!r}: {last_line(exc)}")
