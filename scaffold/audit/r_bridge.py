@@ -41,12 +41,9 @@ from scaffold.errors import UsageError
 
 MARKER = "LOSSGEN-AUDIT "
 
-R_SCRIPT = r"""# lossgen audit of an R loss: Rscript audit.R FILE NAME JOB (see scaffold/audit/r_bridge.py).
+R_SCRIPT = r"""# lossgen audit of R losses: Rscript audit.R FILE NAME JOB [FILE NAME JOB ...]
+# (see scaffold/audit/r_bridge.py). Each target is audited in turn in this one process.
 marker <- "LOSSGEN-AUDIT "
-args <- commandArgs(trailingOnly = TRUE)
-file <- args[[1L]]
-name <- args[[2L]]
-job <- args[[3L]]
 if (!requireNamespace("reticulate", quietly = TRUE)) {
   cat(marker, "{\"error\": \"R targets need the R package reticulate (apt-get install r-cran-reticulate)\"}\n",
       sep = "")
@@ -54,43 +51,11 @@ if (!requireNamespace("reticulate", quietly = TRUE)) {
 }
 bridge <- tryCatch(reticulate::import("scaffold.audit.r_bridge"), error = function(e) {
   cat(marker, "{\"error\": ", encodeString(paste(
-    "R's Python (RETICULATE_PYTHON) cannot import lossgen:", conditionMessage(e)
+    "R's Python (RETICULATE_PYTHON) cannot import lossgen:", gsub("\\s+", " ", conditionMessage(e))
   ), quote = "\""), "}\n", sep = "")
   quit(status = 2L)
 })
-fail <- function(message) {
-  bridge$fail(paste(message, collapse = " "))
-  quit(status = 2L)
-}
 shown <- function(e) gsub("\\s+", " ", trimws(conditionMessage(e)))
-
-# --param values as R values: numbers, logicals, strings; a list of scalars becomes a vector.
-params <- lapply(bridge$r_params(job), function(value) {
-  if (is.list(value) && all(vapply(value, function(v) is.atomic(v) && length(v) == 1L, logical(1L)))) {
-    unlist(value)
-  } else {
-    value
-  }
-})
-call_text <- function(fun) {
-  given <- vapply(names(params), function(n) paste(n, "=", deparse1(params[[n]])), character(1L))
-  sprintf("%s(%s)", fun, paste(given, collapse = ", "))
-}
-
-env <- new.env(parent = globalenv())
-tryCatch(sys.source(file, envir = env, chdir = TRUE), error = function(e) {
-  fail(sprintf("target '%s:%s' does not source: %s", file, name, shown(e)))
-})
-if (exists(".onLoad", envir = env, inherits = FALSE)) {
-  package_dir <- dirname(dirname(normalizePath(file)))
-  tryCatch(get(".onLoad", envir = env)(dirname(package_dir), basename(package_dir)), error = function(e) {
-    fail(sprintf("target '%s:%s': .onLoad() fails: %s", file, name, shown(e)))
-  })
-}
-if (!exists(name, envir = env, inherits = FALSE)) {
-  fail(sprintf("target '%s:%s': %s defines no '%s'", file, name, basename(file), name))
-}
-object <- get(name, envir = env, inherits = FALSE)
 
 is_loss_function <- function(f) {
   formals_ <- formals(f)
@@ -101,41 +66,81 @@ is_loss_function <- function(f) {
   sum(required[names(formals_) != "..."]) >= 2L
 }
 
-serve_function <- function(loss, origin) {
-  bridge$serve(job, reticulate::r_to_py(loss), "function", origin)
+audit_one <- function(file, name, job) {
+  target <- sprintf("target '%s:%s'", file, name)
+  fail <- function(message) {
+    bridge$fail(job, paste(message, collapse = " "))
+    stop(structure(class = c("lossgen_reported", "error", "condition"), list(message = message, call = NULL)))
+  }
+  # --param values as R values: numbers, logicals, strings; a list of scalars becomes a vector.
+  params <- lapply(bridge$r_params(job), function(value) {
+    if (is.list(value) && all(vapply(value, function(v) is.atomic(v) && length(v) == 1L, logical(1L)))) {
+      unlist(value)
+    } else {
+      value
+    }
+  })
+  call_text <- function(fun) {
+    given <- vapply(names(params), function(n) paste(n, "=", deparse1(params[[n]])), character(1L))
+    sprintf("%s(%s)", fun, paste(given, collapse = ", "))
+  }
+  env <- new.env(parent = globalenv())
+  tryCatch(sys.source(file, envir = env, chdir = TRUE), error = function(e) {
+    fail(sprintf("%s does not source: %s", target, shown(e)))
+  })
+  if (exists(".onLoad", envir = env, inherits = FALSE)) {
+    package_dir <- dirname(dirname(normalizePath(file)))
+    tryCatch(get(".onLoad", envir = env)(dirname(package_dir), basename(package_dir)), error = function(e) {
+      fail(sprintf("%s: .onLoad() fails: %s", target, shown(e)))
+    })
+  }
+  if (!exists(name, envir = env, inherits = FALSE)) {
+    fail(sprintf("%s: %s defines no '%s'", target, basename(file), name))
+  }
+  object <- get(name, envir = env, inherits = FALSE)
+  serve_function <- function(loss, origin) {
+    bridge$serve(job, reticulate::r_to_py(loss), "function", origin)
+  }
+  if (inherits(object, "python.builtin.object")) {
+    bridge$serve(job, object, "python", "R")
+  } else if (!is.function(object)) {
+    fail(sprintf(
+      "%s: %s is a %s, not a loss (an R function, a loss factory or a Keras Loss)",
+      target, name, class(object)[[1L]]
+    ))
+  } else if (is_loss_function(object)) {
+    loss <- object
+    if (length(params)) {
+      extra <- setdiff(names(params), names(formals(object)))
+      if (length(extra) && !("..." %in% names(formals(object)))) {
+        fail(sprintf("%s: %s has no argument %s", target, name, paste(extra, collapse = ", ")))
+      }
+      loss <- function(y_true, y_pred) do.call(object, c(list(y_true, y_pred), params))
+    }
+    serve_function(loss, if (length(params)) sprintf("R function, %s", call_text(name)) else "R function")
+  } else {
+    made <- tryCatch(do.call(object, params), error = function(e) {
+      fail(sprintf("%s: %s fails: %s", target, call_text(name), shown(e)))
+    })
+    if (inherits(made, "python.builtin.object")) {
+      bridge$serve(job, made, "made", sprintf("R loss factory %s", call_text(name)))
+    } else if (is.function(made)) {
+      serve_function(made, sprintf("R loss factory %s", call_text(name)))
+    } else {
+      fail(sprintf(
+        "%s: %s returns a %s, not a loss function (function(y_true, y_pred))",
+        target, call_text(name), class(made)[[1L]]
+      ))
+    }
+  }
 }
 
-if (inherits(object, "python.builtin.object")) {
-  bridge$serve(job, object, "python", "R")
-} else if (!is.function(object)) {
-  fail(sprintf(
-    "target '%s:%s': %s is a %s, not a loss (an R function, a loss factory or a Keras Loss)",
-    file, name, name, class(object)[[1L]]
-  ))
-} else if (is_loss_function(object)) {
-  loss <- object
-  if (length(params)) {
-    extra <- setdiff(names(params), names(formals(object)))
-    if (length(extra) && !("..." %in% names(formals(object)))) {
-      fail(sprintf("target '%s:%s': %s has no argument %s", file, name, name, paste(extra, collapse = ", ")))
-    }
-    loss <- function(y_true, y_pred) do.call(object, c(list(y_true, y_pred), params))
-  }
-  serve_function(loss, if (length(params)) sprintf("R function, %s", call_text(name)) else "R function")
-} else {
-  made <- tryCatch(do.call(object, params), error = function(e) {
-    fail(sprintf("target '%s:%s': %s fails: %s", file, name, call_text(name), shown(e)))
-  })
-  if (inherits(made, "python.builtin.object")) {
-    bridge$serve(job, made, "made", sprintf("R loss factory %s", call_text(name)))
-  } else if (is.function(made)) {
-    serve_function(made, sprintf("R loss factory %s", call_text(name)))
-  } else {
-    fail(sprintf(
-      "target '%s:%s': %s returns a %s, not a loss function (function(y_true, y_pred))",
-      file, name, call_text(name), class(made)[[1L]]
-    ))
-  }
+args <- commandArgs(trailingOnly = TRUE)
+for (i in seq(1L, length(args), by = 3L)) {
+  tryCatch(audit_one(args[[i]], args[[i + 1L]], args[[i + 2L]]), lossgen_reported = function(e) NULL,
+           error = function(e) {
+             bridge$fail(args[[i + 2L]], sprintf("target '%s:%s': %s", args[[i]], args[[i + 1L]], shown(e)))
+           })
 }
 """
 
@@ -143,25 +148,43 @@ if (inherits(object, "python.builtin.object")) {
 # ------------------------------------------------------------------------ lossgen's side (parent)
 def run(job, on_start: Callable | None = None, on_result: Callable | None = None, started: float = 0.0) -> Report:
     """Audit an R target in one Rscript process; its results are reported as they come."""
+    (outcome,) = run_many([job], on_start=on_start, on_result=on_result)
+    if isinstance(outcome, UsageError):
+        raise outcome
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def run_many(
+    jobs: list, on_start: Callable | None = None, on_result: Callable | None = None
+) -> list[Report | UsageError]:
+    """Audit R targets in turn in one Rscript process (R, Python and TensorFlow start once): for each
+    job its Report, or the UsageError that stopped it. on_start(report) and on_result(result) as
+    they come."""
     from scaffold.audit.checks import Result
     from scaffold.audit.target import parse
     from scaffold.check import R_INSTALL_HINT, _stop_group, dying_with_lossgen
 
-    ref = parse(job.target)
-    if job.backend != "tensorflow":
-        raise UsageError(f"--backend {job.backend}: R targets run on TensorFlow, as lossgen's R packages do")
+    refs = [parse(job.target) for job in jobs]
+    for job in jobs:
+        if job.backend != "tensorflow":
+            raise UsageError(f"--backend {job.backend}: R targets run on TensorFlow, as lossgen's R packages do")
     rscript = shutil.which("Rscript")
     if rscript is None:
-        raise UsageError(f"target {job.target!r} is R code: Rscript not found; {R_INSTALL_HINT}")
-    report: Report | None = None
-    error = ""
+        raise UsageError(f"target {jobs[0].target!r} is R code: Rscript not found; {R_INSTALL_HINT}")
+    reports: list[Report | None] = [None] * len(jobs)
+    errors: list[str] = [""] * len(jobs)
     with tempfile.TemporaryDirectory(prefix="lossgen-audit-r-") as tmp:
-        script, job_path, stderr_path = Path(tmp, "audit.R"), Path(tmp, "job.pickle"), Path(tmp, "stderr.txt")
+        script, stderr_path = Path(tmp, "audit.R"), Path(tmp, "stderr.txt")
         script.write_text(R_SCRIPT, encoding="utf-8")
-        job_path.write_bytes(pickle.dumps(job))
+        command = [rscript, str(script)]
+        for i, (job, ref) in enumerate(zip(jobs, refs, strict=True)):
+            job_path = Path(tmp, f"job{i}.pickle")
+            job_path.write_bytes(pickle.dumps(job))
+            command += [str(ref.path), ref.name, str(job_path)]
         with open(stderr_path, "w", encoding="utf-8", errors="replace") as stderr:
             process = subprocess.Popen(
-                dying_with_lossgen([rscript, str(script), str(ref.path), ref.name, str(job_path)]),
+                dying_with_lossgen(command),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
@@ -175,31 +198,48 @@ def run(job, on_start: Callable | None = None, on_result: Callable | None = None
                     if not line.startswith(MARKER):
                         continue
                     event = json.loads(line[len(MARKER) :])
-                    if "error" in event:
-                        error = event["error"]
+                    index = _index(event.get("job"))
+                    if index is None:  # R could not start the bridge: every target fails alike
+                        errors = [errors[i] or event.get("error", "") for i in range(len(jobs))]
+                    elif "error" in event:
+                        errors[index] = event["error"]
                     elif "start" in event:
-                        report = Report(job.target, job.task, job.backend, event["start"])
+                        reports[index] = Report(
+                            jobs[index].target, jobs[index].task, jobs[index].backend, event["start"]
+                        )
                         if on_start is not None:
-                            on_start(report)
-                    elif "result" in event and report is not None:
+                            on_start(reports[index])
+                    elif "result" in event and reports[index] is not None:
                         result = Result(**event["result"])
-                        report.results.append(result)
+                        reports[index].results.append(result)
+                        reports[index].seconds += result.seconds
                         if on_result is not None:
                             on_result(result)
                 status = process.wait()
             finally:
                 _stop_group(process)
                 process.stdout.close()
+        lines = [x for x in stderr_path.read_text(encoding="utf-8", errors="replace").splitlines() if x.strip()]
+    outcomes: list[Report | UsageError] = []
+    for job, report, error in zip(jobs, reports, errors, strict=True):
         if error:
-            raise UsageError(error)
-        if report is None or len(report.results) < len(job.chosen):
-            lines = [x for x in stderr_path.read_text(encoding="utf-8", errors="replace").splitlines() if x.strip()]
-            raise UsageError(
-                f"target {job.target!r}: R stopped before the audit ended (status {status}): "
-                f"{lines[-1].strip() if lines else 'no output'}"
+            outcomes.append(UsageError(error))
+        elif report is None or len(report.results) < len(job.chosen):
+            outcomes.append(
+                UsageError(
+                    f"target {job.target!r}: R stopped before the audit ended (status {status}): "
+                    f"{lines[-1].strip() if lines else 'no output'}"
+                )
             )
-    report.seconds = time.perf_counter() - started
-    return report
+        else:
+            outcomes.append(report)
+    return outcomes
+
+
+def _index(job_path: str | None) -> int | None:
+    if not job_path:
+        return None
+    return int(Path(job_path).stem.removeprefix("job"))
 
 
 def environment() -> dict[str, str]:
@@ -216,8 +256,8 @@ def environment() -> dict[str, str]:
 
 
 # ------------------------------------------------------------- R's side (the Python R embeds)
-def _emit(event: dict) -> None:
-    os.write(1, (MARKER + json.dumps(event) + "\n").encode("utf-8"))
+def _emit(job_path: str, event: dict) -> None:
+    os.write(1, (MARKER + json.dumps({"job": job_path, **event}) + "\n").encode("utf-8"))
 
 
 def _job(path: str):
@@ -226,12 +266,21 @@ def _job(path: str):
 
 
 def r_params(job_path: str) -> dict[str, Any]:
-    """The --param values, for R to call a factory with."""
-    return dict(_job(job_path).params)
+    """The --param values, for R to call a factory with. Whole numbers become R doubles, as `2` is
+    in R code (`2L` is an integer): `--param delta=2` calls `huber_loss(delta = 2)`."""
+
+    def as_r(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, (list, tuple)):
+            return [as_r(v) for v in value]
+        return value
+
+    return {name: as_r(value) for name, value in _job(job_path).params.items()}
 
 
-def fail(message: str) -> None:
-    _emit({"error": message})
+def fail(job_path: str, message: str) -> None:
+    _emit(job_path, {"error": message})
 
 
 def serve(job_path: str, obj: Any, kind: str, origin: str) -> None:
@@ -254,12 +303,12 @@ def serve(job_path: str, obj: Any, kind: str, origin: str) -> None:
         run_subject(
             subject,
             job,
-            on_start=lambda report: _emit({"start": report.subject}),
+            on_start=lambda report: _emit(job_path, {"start": report.subject}),
             on_result=lambda r: _emit(
-                {"result": {"id": r.id, "status": r.status, "detail": r.detail, "seconds": r.seconds}}
+                job_path, {"result": {"id": r.id, "status": r.status, "detail": r.detail, "seconds": r.seconds}}
             ),
         )
     except UsageError as exc:
-        fail(str(exc))
+        fail(job_path, str(exc))
     except Exception as exc:  # reported as bad usage, one line (the parent exits 2)
-        fail(f"target {job.target!r}: {last_line(exc)}")
+        fail(job_path, f"target {job.target!r}: {last_line(exc)}")
