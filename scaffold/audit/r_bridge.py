@@ -94,10 +94,12 @@ audit_one <- function(file, name, job) {
       fail(sprintf("%s: .onLoad() fails: %s", target, shown(e)))
     })
   }
-  if (!exists(name, envir = env, inherits = FALSE)) {
+  # the file's own environment, or the global one (where a file's plain source() calls define things)
+  home <- if (exists(name, envir = env, inherits = FALSE)) env else globalenv()
+  if (!exists(name, envir = home, inherits = FALSE)) {
     fail(sprintf("%s: %s defines no '%s'", target, basename(file), name))
   }
-  object <- get(name, envir = env, inherits = FALSE)
+  object <- get(name, envir = home, inherits = FALSE)
   serve_function <- function(loss, origin) {
     bridge$serve(job, reticulate::r_to_py(loss), "function", origin)
   }
@@ -257,7 +259,8 @@ def environment() -> dict[str, str]:
 
 # ------------------------------------------------------------- R's side (the Python R embeds)
 def _emit(job_path: str, event: dict) -> None:
-    os.write(1, (MARKER + json.dumps({"job": job_path, **event}) + "\n").encode("utf-8"))
+    # a line of its own even after R output that did not end its line (cat("x") in the user's file)
+    os.write(1, ("\n" + MARKER + json.dumps({"job": job_path, **event}) + "\n").encode("utf-8"))
 
 
 def _job(path: str):
