@@ -35,6 +35,7 @@ def test_target_forms():
     assert (module.module, module.path, module.name) == ("teamlosses.huber", None, "HuberLoss")
     file = parse(f"{DATA / 'config.py'}:Huber")
     assert file.path == (DATA / "config.py").resolve() and file.name == "Huber" and not file.is_r
+    assert parse(f"{DATA / 'losses.R'}:scalar_mse").is_r
     for bad in ("no_colon", "mod:", ":name", "a-b:c", f"{DATA / 'missing.py'}:x", "mod:not a name"):
         with pytest.raises(UsageError):
             parse(bad)
@@ -262,6 +263,7 @@ def test_cli_bad_usage_before_keras():
         ["m:f", "--task", "nope"],
         ["m:f", "--task", "regression", "--delta", "2"],
         ["m:f", "--task", "regression", "--against", "hubber"],
+        [f"{DATA / 'losses.R'}:mse", "--task", "regression", "--backend", "jax"],  # R runs on TensorFlow
     ):
         done = cli(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
@@ -326,3 +328,97 @@ def test_generated_project_passes_every_check(tmp_path):
         pythonpath=str(project),
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ e2e: R targets, through reticulate
+R_CHECKS = ["per_sample", "sample_weight", "gradient", "float16", "bfloat16", "config"]
+R_SKIPPED = {"save_reload", "backends", "distributed"}  # fresh Python processes cannot load R code
+
+
+@pytest.fixture(scope="module")
+def r_audits(r_available, tmp_path_factory) -> dict:
+    """Every R target of these tests audited in one Rscript process (R, Python and TensorFlow start
+    once): hand-written losses of tests/data/audit/losses.R and the huber_loss of a generated R package."""
+    from scaffold.audit.r_bridge import run_many
+    from scaffold.audit.runner import Job
+
+    out = tmp_path_factory.mktemp("r-audit")
+    subprocess.run(
+        [sys.executable, "-m", "scaffold.cli", "new", "--kind", "huber", "--target", "r"]
+        + ["--no-test", "--no-input", "-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
+    generated = next(out.glob("*/R/loss.R"))
+    jobs = {
+        "scalar": Job(f"{DATA / 'losses.R'}:scalar_mse", "regression", {}, "tensorflow", None, R_CHECKS),
+        "mse": Job(f"{DATA / 'losses.R'}:mse", "regression", {}, "tensorflow", None, list(CHECK_IDS)),
+        "no_config": Job(
+            f"{DATA / 'losses.R'}:HuberNoConfig", "regression", {"delta": 2.5}, "tensorflow", None, R_CHECKS
+        ),
+        "config": Job(f"{DATA / 'losses.R'}:Huber", "regression", {"delta": 2.5}, "tensorflow", None, R_CHECKS),
+        "generated": Job(
+            f"{generated}:huber_loss",
+            "regression",
+            {"delta": 2},
+            "tensorflow",
+            resolve("huber", ["--delta", "2"]),
+            list(CHECK_IDS),
+        ),
+        "missing": Job(f"{DATA / 'losses.R'}:no_such_loss", "regression", {}, "tensorflow", None, R_CHECKS),
+    }
+    return dict(zip(jobs, run_many(list(jobs.values())), strict=True))
+
+
+def r_results(r_audits: dict, key: str) -> dict[str, Result]:
+    report = r_audits[key]
+    assert isinstance(report, Report), report
+    return {r.id: r for r in report.results}
+
+
+@pytest.mark.e2e
+def test_r_scalar_loss_fails_per_sample_and_sample_weight(r_audits):
+    bad = r_results(r_audits, "scalar")
+    assert r_audits["scalar"].subject == "R function"
+    assert bad["per_sample"].status == "fail"
+    assert "returns shape () for a batch of 8; expected (8,)" in bad["per_sample"].detail
+    assert bad["sample_weight"].status == "fail" and "with weights 0..2 the loss is" in bad["sample_weight"].detail
+    good = r_results(r_audits, "mse")
+    assert {i for i, r in good.items() if r.status == "fail"} == set(), good
+    skipped = {i for i, r in good.items() if r.status == "skip"}
+    assert skipped == R_SKIPPED | {"config", "reference"}, good
+    assert all(good[i].detail.startswith("not run for R targets") for i in R_SKIPPED)
+    assert "an R function has no get_config" in good["config"].detail
+    assert good["mixed_precision"].status == good["jit"].status == "pass"  # compile() traces the R function
+
+
+@pytest.mark.e2e
+def test_r_loss_class_config(r_audits):
+    bad = r_results(r_audits, "no_config")
+    assert r_audits["no_config"].subject == "Loss subclass from R"
+    assert [i for i, r in bad.items() if r.status == "fail"] == ["config"], bad
+    assert bad["config"].detail.startswith("delta=2.5 reloads as 1.0 (get_config() has no 'delta')")
+    good = r_results(r_audits, "config")
+    assert set(statuses(good).values()) == {"pass"}, good
+
+
+@pytest.mark.e2e
+def test_r_generated_package_passes(r_audits):
+    results = r_results(r_audits, "generated")
+    assert r_audits["generated"].subject == "R loss factory huber_loss(delta = 2)"
+    assert {i for i, r in results.items() if r.status == "skip"} == R_SKIPPED | {"config"}, results
+    assert {i for i, r in results.items() if r.status == "pass"} == set(CHECK_IDS) - R_SKIPPED - {"config"}, results
+    assert "within rtol 0.0001 of huber(delta=2.0)" in results["reference"].detail
+
+
+@pytest.mark.e2e
+def test_r_bad_target_and_cli(r_audits):
+    missing = r_audits["missing"]
+    assert isinstance(missing, UsageError)
+    assert str(missing) == f"target '{DATA / 'losses.R'}:no_such_loss': losses.R defines no 'no_such_loss'"
+    done = cli(f"{DATA / 'losses.R'}:scalar_mse", "--task", "regression", "--only", "per_sample,sample_weight")
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith("(R function), task regression, backend tensorflow")
+    assert [x.split()[:2] for x in lines[1:3]] == [["per_sample", "FAIL"], ["sample_weight", "FAIL"]]

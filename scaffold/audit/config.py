@@ -90,6 +90,8 @@ def _same(a: Any, b: Any) -> bool:
 def run(ctx: Context) -> Result:
     subject = ctx.subject
     if subject.kind == "function":
+        if subject.is_r:
+            return skipped("config", "an R function has no get_config (its parameters live in its closure)")
         return skipped("config", "a plain function has no get_config (save_reload checks that it reloads)")
     cls = subject.obj if subject.kind == "class" else type(subject.built)
     values = varied_params(cls, dict(subject.params))

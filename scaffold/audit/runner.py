@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ def run(
     on_result: Callable | None = None,
 ) -> Report:
     """Audit `target`; `on_start(report)` is called once the target is loaded and `on_result(result)` as
-    each check ends (the CLI prints them as they come)."""
+    each check ends (the CLI prints them as they come). An R target (file.R:name) runs in an Rscript
+    process (scaffold.audit.r_bridge); everything else in this one."""
     from scaffold.audit import target as targets
     from scaffold.spec import TASKS
 
@@ -81,8 +83,11 @@ def run(
         raise UsageError(f"--task {task}: expected one of {', '.join(TASKS)}")
     chosen = select(only, skip)
     ref = targets.parse(target)
+    job = Job(target, task, dict(params or {}), backend, against, chosen, batch_coupled, from_logits)
     if ref.is_r:
-        raise UsageError(f"target {target!r}: R targets are not supported yet (audit runs Python losses)")
+        from scaffold.audit import r_bridge
+
+        return r_bridge.run(job, on_start=on_start, on_result=on_result, started=started)
     use_backend(backend)
     from scaffold.check import native_stderr_silenced
 
@@ -93,33 +98,77 @@ def run(
             import jax
 
             jax.config.update("jax_enable_x64", True)
-    from scaffold.audit import checks
-    from scaffold.audit.reference import check_keras_name
+    subject = targets.load(ref, job.params)
+    return run_subject(subject, job, on_start=on_start, on_result=on_result, started=started)
 
-    if against is not None:
-        check_keras_name(against)
-    subject = targets.load(ref, dict(params or {}))
+
+@dataclass(frozen=True)
+class Job:
+    """What an audit was asked for, options checked (R's process gets it as a pickle)."""
+
+    target: str
+    task: str
+    params: dict[str, Any]
+    backend: str
+    against: Any  # scaffold.audit.reference.Against or None
+    chosen: list[str]
+    batch_coupled: bool = False
+    from_logits: bool | None = None
+
+
+# Checks that start a fresh Python process which imports the target: it cannot load R code.
+R_SKIPS = {
+    "save_reload": "not run for R targets: a fresh Python process cannot load an R loss (in R, reload with "
+    "load_model(custom_objects = ...) in a session that defines it)",
+    "backends": "not run for R targets: it compares fresh Python processes, which cannot load an R loss",
+    "distributed": "not run for R targets: MirroredStrategy runs in a fresh Python process, which cannot "
+    "load an R loss",
+}
+
+
+def run_subject(
+    subject,
+    job: Job,
+    on_start: Callable | None = None,
+    on_result: Callable | None = None,
+    started: float | None = None,
+) -> Report:
+    """The chosen checks on a loaded subject, Keras already imported (in this process, or in the
+    Python that R embeds for an R target)."""
+    from scaffold.audit import checks
+    from scaffold.audit import target as targets
+    from scaffold.audit.reference import check_keras_name
+    from scaffold.check import native_stderr_silenced
+
+    started = time.perf_counter() if started is None else started
+    if job.against is not None:
+        check_keras_name(job.against)
+    from_logits = job.from_logits
     if from_logits is None:  # y_pred are logits if the loss says so (a from_logits parameter or attribute)
-        from_logits = bool(subject.params.get("from_logits", getattr(subject.built, "from_logits", False)))
+        given = job.params.get("from_logits", subject.params.get("from_logits"))
+        from_logits = bool(given if given is not None else getattr(subject.built, "from_logits", False))
     ctx = checks.Context(
         subject,
-        task,
-        backend,
+        job.task,
+        job.backend,
         shared_backend_helpers(),
-        batch_coupled=batch_coupled,
-        against=against,
+        batch_coupled=job.batch_coupled,
+        against=job.against,
         from_logits=from_logits,
     )
-    report = Report(target, task, backend, subject.label)
+    report = Report(job.target, job.task, job.backend, subject.label)
     if on_start is not None:
         on_start(report)
-    for check_id in chosen:
+    for check_id in job.chosen:
         began = time.perf_counter()
-        try:
-            with native_stderr_silenced():  # TensorFlow's and XLA's native logging
-                result = checks.CHECKS[check_id](ctx)
-        except Exception as exc:
-            result = checks.failed(check_id, f"raises {targets.last_line(exc)}")
+        if subject.is_r and check_id in R_SKIPS:
+            result = checks.skipped(check_id, R_SKIPS[check_id])
+        else:
+            try:
+                with native_stderr_silenced():  # TensorFlow's and XLA's native logging
+                    result = checks.CHECKS[check_id](ctx)
+            except Exception as exc:
+                result = checks.failed(check_id, f"raises {targets.last_line(exc)}")
         result.seconds = time.perf_counter() - began
         ctx.results[check_id] = result
         report.results.append(result)

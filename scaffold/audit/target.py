@@ -120,10 +120,20 @@ class Subject:
     obj: Any
     params: dict[str, Any] = field(default_factory=dict)
     built: Any = None  # the Loss instance for "class" and "instance"
+    # "" for Python; for an R target, what R made of it ("R function", "R loss factory
+    # huber_loss(delta = 2)", "R"): the checks run in the Python that R embeds (see r_bridge)
+    r_origin: str = ""
 
     @property
     def label(self) -> str:
-        return {"function": "function", "class": "Loss subclass", "instance": "Loss instance"}[self.kind]
+        label = {"function": "function", "class": "Loss subclass", "instance": "Loss instance"}[self.kind]
+        if not self.r_origin:
+            return label
+        return self.r_origin if self.kind == "function" else f"{label} from R"
+
+    @property
+    def is_r(self) -> bool:
+        return bool(self.r_origin)
 
     def raw(self, y_true, y_pred):
         if self.kind == "function":
@@ -157,14 +167,19 @@ def _wrapper():
 
 def load(ref: TargetRef, params: dict[str, Any]) -> Subject:
     """The subject: the module imported, the name looked up and classified (Keras is imported here)."""
-    import keras
-
     module = import_module(ref)
     obj: Any = module
     for part in ref.name.split("."):
         if not hasattr(obj, part):
             raise UsageError(f"target {ref.text!r}: {getattr(module, '__name__', ref.name)} has no {part!r}")
         obj = getattr(obj, part)
+    return classify(ref, obj, params)
+
+
+def classify(ref: TargetRef, obj: Any, params: dict[str, Any], r_origin: str = "") -> Subject:
+    """A function, a Loss subclass (built here with `params`) or a Loss instance, as a Subject."""
+    import keras
+
     if inspect.isclass(obj):
         if not issubclass(obj, keras.losses.Loss):
             raise UsageError(f"target {ref.text!r}: {obj.__name__} is a class but not a keras.losses.Loss subclass")
@@ -173,11 +188,11 @@ def load(ref: TargetRef, params: dict[str, Any]) -> Subject:
         except Exception as exc:
             given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no parameters"
             raise UsageError(f"target {ref.text!r}: {obj.__name__}({given}) fails: {last_line(exc)}") from None
-        return Subject(ref, "class", obj, dict(params), built)
+        return Subject(ref, "class", obj, dict(params), built, r_origin)
     if isinstance(obj, keras.losses.Loss):
         if params:
             raise UsageError(f"target {ref.text!r} is a Loss instance: --param applies to a class or a function")
-        return Subject(ref, "instance", obj, {}, obj)
+        return Subject(ref, "instance", obj, {}, obj, r_origin)
     if callable(obj):
         try:
             inspect.signature(obj).bind(None, None, **params)
@@ -189,7 +204,7 @@ def load(ref: TargetRef, params: dict[str, Any]) -> Subject:
             ) from None
         except ValueError:  # no signature to read (a builtin): the checks will tell
             pass
-        return Subject(ref, "function", obj, dict(params))
+        return Subject(ref, "function", obj, dict(params), r_origin=r_origin)
     raise UsageError(
         f"target {ref.text!r}: {type(obj).__name__} is not a loss (a function, a Loss subclass or a Loss instance)"
     )
