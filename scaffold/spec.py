@@ -294,9 +294,14 @@ class Reference:
     cls: str
     kwargs: tuple[tuple[str, str, Any], ...]  # (keyword, "param" | "value", name or value)
     text: str
+    unless: str | None = None  # a bool parameter that, when true, makes the Keras class compute another loss
 
     def bind(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: (values[v] if how == "param" else v) for k, how, v in self.kwargs}
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether the Keras class computes the same values for these parameter values."""
+        return not (self.unless and values.get(self.unless, False))
 
 
 @dataclass(frozen=True)
@@ -674,8 +679,22 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         raise fail(message)
     try:
         node = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise fail(message) from None
+    unless = None
+    if isinstance(node, ast.IfExp):  # `keras.losses.Poisson() if not log_input else None`
+        test = node.test
+        if not (
+            isinstance(test, ast.UnaryOp)
+            and isinstance(test.op, ast.Not)
+            and isinstance(test.operand, ast.Name)
+            and test.operand.id in params
+            and params[test.operand.id].type == "bool"
+            and isinstance(node.orelse, ast.Constant)
+            and node.orelse.value is None
+        ):
+            raise fail(message + ", optionally followed by `if not BOOL_PARAMETER else None`")
+        unless, node = test.operand.id, node.body
     if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -709,7 +728,7 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         if any(type(v) is float and not math.isfinite(v) for v in numbers):
             raise fail(f"reference argument `{kw.arg}` must be a finite number")
         kwargs.append((kw.arg, "value", literal))
-    return Reference(node.func.attr, tuple(kwargs), text.strip())
+    return Reference(node.func.attr, tuple(kwargs), text.strip(), unless)
 
 
 def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) -> tuple[Example, ...]:
