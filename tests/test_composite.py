@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import FORMULA_ONLY, generate
+
 from scaffold import check, domains
 from scaffold.catalog import load_catalog
 from scaffold.composite import compose
