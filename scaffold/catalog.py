@@ -152,4 +152,32 @@ def load_catalog(catalog_dirs: tuple[str, ...] = (), env: dict | None = None, cw
             if source.origin != "built-in" and spec.name in builtin_names and not spec.overrides:
                 raise SpecError(f"'{spec.name}' is a built-in kind; rename it or set `overrides = true`", str(path), 1)
             catalog.specs[spec.name] = spec
+    compose_all(catalog)
     return catalog
+
+
+def compose_all(catalog: Catalog) -> None:
+    """Inline every composite spec ([[terms]]) from its parts in the same catalog."""
+    from scaffold.composite import compose
+
+    loaded = dict(catalog.specs)
+    for name, spec in loaded.items():
+        if spec.terms:
+            catalog.specs[name] = compose(spec, loaded.get)
+
+
+def file_finder(directory: Path):
+    """Parts of a spec checked on its own (`lossgen validate FILE`, a recorded copy): a spec file of its
+    directory, else a catalog's."""
+    from scaffold.spec import load_spec
+
+    def find(name: str, catalog: Catalog | None = None):
+        path = directory / f"{name}.toml"
+        if path.is_file():
+            return load_spec(path, origin="validate")
+        if catalog is not None:
+            return catalog.specs.get(name)
+        builtin = builtin_losses_dir() / f"{name}.toml"
+        return load_spec(builtin) if builtin.is_file() else None
+
+    return find

@@ -27,8 +27,13 @@ class Case:
     y_pred: np.ndarray
 
 
+# Bool parameters that, when true, make y_pred an unbounded score: logits (classification) or a log-rate
+# (positive_regression, as torch's poisson_nll_loss(log_input=True)).
+LOGIT_PARAMS = ("from_logits", "log_input")
+
+
 def uses_logits(spec: LossSpec, params: dict[str, Any]) -> bool:
-    return bool(params.get("from_logits", False))
+    return any(bool(params.get(name, False)) for name in LOGIT_PARAMS)
 
 
 def width(spec: LossSpec, params: dict[str, Any]) -> int:
@@ -58,6 +63,8 @@ def sample(spec: LossSpec, params: dict[str, Any], rng: np.random.Generator, bat
     elif task == "positive_regression":
         y_true = rng.uniform(0.0, 4.0, size=(batch, d))
         y_pred = rng.uniform(0.1, 4.0, size=(batch, d))
+        if logits:  # log-rates of the same rates
+            y_pred = np.log(y_pred)
     elif task == "binary":
         y_true = rng.integers(0, 2, size=(batch, d)).astype(np.float64)
         y_pred = rng.uniform(-4.0, 4.0, size=(batch, d)) if logits else rng.uniform(0.05, 0.95, size=(batch, d))
@@ -86,6 +93,11 @@ def extremes(spec: LossSpec, params: dict[str, Any]) -> list[Case]:
             Case("huge_values", np.full((2, d), 3e4), np.full((2, d), -3e4)),
         ]
     if task == "positive_regression":
+        if logits:  # log-rates: a rate of 0 (exp(-1e4) underflows to 0) and a rate of 1e4
+            return [
+                Case("zero_rate", np.array([[0.0] * d, [1e3] * d]), np.full((2, d), -1e4)),
+                Case("huge_rate", np.zeros((2, d)), np.full((2, d), float(np.log(1e4)))),
+            ]
         return [
             Case("zero_prediction", np.array([[0.0] * d, [1e3] * d]), np.zeros((2, d))),
             Case("huge_prediction", np.zeros((2, d)), np.full((2, d), 1e4)),

@@ -61,8 +61,10 @@ def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
         zeros = np.zeros((POINTS, d))
         return "error (y_pred - y_true)", [Sweep("", x, zeros, zeros + x[:, None])]
     if task == "positive_regression":
-        x = np.linspace(0.05, 4.0, POINTS)
-        return "y_pred (y_true = 1)", [Sweep("", x, np.ones((POINTS, d)), np.tile(x[:, None], (1, d)))]
+        x = np.linspace(np.log(0.05), np.log(4.0), POINTS) if logits else np.linspace(0.05, 4.0, POINTS)
+        return ("log-rate y_pred" if logits else "y_pred") + " (y_true = 1)", [
+            Sweep("", x, np.ones((POINTS, d)), np.tile(x[:, None], (1, d)))
+        ]
     if task == "binary":
         x = np.linspace(-6.0, 6.0, POINTS) if logits else np.linspace(0.001, 0.999, POINTS)
         column = np.tile(x[:, None], (1, d))
@@ -131,7 +133,7 @@ def variants(spec: LossSpec, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def keras_curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> np.ndarray | None:
     """The named Keras built-in along the sweep, or None when Keras is not importable."""
-    if spec.reference is None or importlib.util.find_spec("keras") is None:
+    if spec.reference is None or not spec.reference.applies(values) or importlib.util.find_spec("keras") is None:
         return None
     with native_stderr_silenced():  # TensorFlow's C++ start-up lines are not for this picture's user
         import keras

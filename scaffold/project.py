@@ -200,16 +200,19 @@ def find_spec(project: Project, entry: LossEntry, catalogs: tuple[str, ...]):
     return catalog.get(entry.kind)
 
 
-def recorded_spec(project: Project, entry: LossEntry):
+def recorded_spec(project: Project, entry: LossEntry, catalogs: tuple[str, ...] = ()):
     """The spec as it was at generation, from the record's copy; None for records without one. It
-    sits where the record says its catalog is, so it renders the same command line as then."""
+    sits where the record says its catalog is, so it renders the same command line as then. A
+    composite's parts come from the catalog as it is today (the record holds no copy of them)."""
+    from scaffold.composite import compose
     from scaffold.spec import parse_spec
 
     if not entry.spec_text:
         return None
     directory = (project.path / entry.catalog) if entry.catalog else Path(".")
     try:
-        return parse_spec(entry.spec_text, directory / f"{entry.kind}.toml", origin=entry.spec_origin)
+        spec = parse_spec(entry.spec_text, directory / f"{entry.kind}.toml", origin=entry.spec_origin)
+        return compose(spec, project.catalog(catalogs).specs.get) if spec.terms else spec
     except SpecError as exc:
         raise UsageError(f"{project.path / RECORD}: the recorded spec no longer loads: {exc.message}") from None
 
@@ -238,7 +241,7 @@ def follow(
                 n=1,
             )
         )
-    base_spec = recorded_spec(project, entry)
+    base_spec = recorded_spec(project, entry, catalogs)
     if base_spec is None:
         base_spec = spec
         if inputs.spec_changed or not inputs.old_digest:

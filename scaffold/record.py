@@ -72,7 +72,15 @@ def file_sha256(path: Path) -> str:
 
 
 def spec_digest(spec) -> str:
-    return hashlib.sha256(spec.path.read_bytes()).hexdigest() if spec.path.is_file() else ""
+    """sha256 of the spec file; a composite's also covers its parts' files, so a changed part shows."""
+    if not spec.path.is_file():
+        return ""
+    if not getattr(spec, "parts", ()):
+        return hashlib.sha256(spec.path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(spec.path.read_bytes())
+    for part in spec.parts:
+        digest.update(b"\0" + part.name.encode() + b"\0" + spec_digest(part).encode())
+    return digest.hexdigest()
 
 
 def spec_text(spec) -> str:

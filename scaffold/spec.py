@@ -52,6 +52,7 @@ TOP_KEYS = {
     "examples",
     "overrides",
     "code",
+    "terms",
 }
 PARAM_KEYS = {"type", "default", "help", "gt", "ge", "lt", "le", "choices", "min_length"}
 CODE_TARGETS = ("python", "r", "numpy")
@@ -294,9 +295,26 @@ class Reference:
     cls: str
     kwargs: tuple[tuple[str, str, Any], ...]  # (keyword, "param" | "value", name or value)
     text: str
+    unless: str | None = None  # a bool parameter that, when true, makes the Keras class compute another loss
 
     def bind(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: (values[v] if how == "param" else v) for k, how, v in self.kwargs}
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether the Keras class computes the same values for these parameter values."""
+        return not (self.unless and values.get(self.unless, False))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One part of a composite spec: `weight * kind(params)` (scaffold/composite.py inlines it)."""
+
+    kind: str
+    weight: float | str  # a number, or the name of one of the composite's float parameters
+    params: tuple[tuple[str, str, Any], ...]  # (part parameter, "value" | "param", value or composite parameter)
+    line: int | None  # the [[terms]] header
+    weight_line: int | None
+    params_line: int | None
 
 
 @dataclass(frozen=True)
@@ -315,6 +333,8 @@ class LossSpec:
     code: dict[str, str] = field(default_factory=dict)
     origin: str = "built-in"
     lines: dict[str, int] = field(default_factory=dict)  # where keys sit, for located problems
+    terms: tuple[Term, ...] = ()  # a composite's parts, as written; its formula is None until composed
+    parts: tuple[LossSpec, ...] = ()  # a composed composite's part specs (their files count in its digest)
 
     def where(self, key: str) -> str:
         return f"{self.path}:{self.lines[key]}" if key in self.lines else str(self.path)
@@ -499,7 +519,15 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
     if not isinstance(code, dict) or any(k not in CODE_TARGETS or not isinstance(v, str) for k, v in code.items()):
         raise fail(f"[code] holds hand-written bodies keyed by target ({', '.join(CODE_TARGETS)})", "code")
     formula = None
-    if "formula" in data:
+    terms: tuple[Term, ...] = ()
+    if "terms" in data:
+        for key in ("formula", "code"):
+            if key in data:
+                raise fail(
+                    f"a composite spec ([[terms]]) has no `{key}`: its formula is the weighted sum of its terms", key
+                )
+        terms = _parse_terms(data["terms"], params, fail, locate)
+    elif "formula" in data:
         if not isinstance(data["formula"], str):
             raise fail("`formula` must be a string", "formula")
         line, col = locate.formula_start()
@@ -534,7 +562,78 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
         code=dict(code),
         origin=origin,
         lines=lines,
+        terms=terms,
     )
+
+
+MAX_TERMS = 16
+
+
+def _parse_terms(raw: Any, params: dict[str, Param], fail, locate: _Locator) -> tuple[Term, ...]:
+    """A composite's [[terms]]: kind, weight (a number >= 0 or {param = NAME}), params (values or
+    {param = NAME}). The parts themselves are looked up and checked when the catalog composes it."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(table, dict) for table in raw):
+        raise fail("`terms` must be an array of [[terms]] tables (kind, weight, params)", "terms")
+    if len(raw) > MAX_TERMS:
+        raise fail(f"a composite has at most {MAX_TERMS} terms, got {len(raw)}", "terms")
+    terms = []
+    for index, table in enumerate(raw):
+        line = locate.header("[[terms]]", index)
+
+        def bad(message: str, key: str, index: int = index) -> SpecError:
+            return fail(f"term {index + 1}: {message}", key, "[[terms]]", index)
+
+        unknown = sorted(set(table) - {"kind", "weight", "params"})
+        if unknown:
+            raise bad(f"unknown key `{unknown[0]}` (allowed: kind, weight, params)", unknown[0])
+        kind = table.get("kind")
+        if not isinstance(kind, str) or not NAME_RE.fullmatch(kind) or len(kind) > MAX_NAME_LENGTH:
+            raise bad("`kind` must name a loss kind of the catalog", "kind" if "kind" in table else "weight")
+        if "weight" not in table:
+            raise bad("missing `weight` (a number >= 0, or { param = NAME } of a float parameter)", "kind")
+        weight = _term_binding(table["weight"], params, lambda m: bad(f"`weight` {m}", "weight"))
+        if weight[0] == "value":
+            value = weight[1]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise bad(f"`weight` must be a finite number >= 0, got {_short(value)}", "weight")
+            if isinstance(value, int) and abs(value) > MAX_INT_LITERAL:
+                raise bad(f"`weight` {TOO_LONG_INTEGER}", "weight")
+            weight_value: float | str = float(value)
+        else:
+            param = params[weight[1]]
+            lower = [v for op, v in param.bounds if op in (">", ">=")]
+            if param.type != "float" or not lower or min(lower) < 0:
+                raise bad(f"`weight` parameter `{param.name}` must be a float with a bound ge or gt >= 0", "weight")
+            weight_value = weight[1]
+        bindings = table.get("params", {})
+        if not isinstance(bindings, dict):
+            raise bad("`params` must be an inline table of the part's parameters", "params")
+        bound = tuple(
+            (name, *_term_binding(value, params, lambda m, name=name: bad(f"parameter `{name}` {m}", "params")))
+            for name, value in bindings.items()
+        )
+        terms.append(
+            Term(
+                kind,
+                weight_value,
+                bound,
+                line,
+                locate.key("weight", "[[terms]]", index)[0],
+                locate.key("params", "[[terms]]", index)[0],
+            )
+        )
+    return tuple(terms)
+
+
+def _term_binding(value: Any, params: dict[str, Param], bad) -> tuple[str, Any]:
+    """("param", name) for `{ param = "name" }` naming one of the composite's parameters, else ("value", v)."""
+    if isinstance(value, dict):
+        if set(value) != {"param"} or not isinstance(value["param"], str):
+            raise bad("must be a value or { param = NAME } naming one of this spec's parameters")
+        if value["param"] not in params:
+            raise bad(f"names `{value['param']}`, which is not a parameter of this spec ([params.{value['param']}])")
+        return "param", value["param"]
+    return "value", value
 
 
 def _strings(value: Any, path: tuple[str, ...]):
@@ -674,8 +773,22 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         raise fail(message)
     try:
         node = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise fail(message) from None
+    unless = None
+    if isinstance(node, ast.IfExp):  # `keras.losses.Poisson() if not log_input else None`
+        test = node.test
+        if not (
+            isinstance(test, ast.UnaryOp)
+            and isinstance(test.op, ast.Not)
+            and isinstance(test.operand, ast.Name)
+            and test.operand.id in params
+            and params[test.operand.id].type == "bool"
+            and isinstance(node.orelse, ast.Constant)
+            and node.orelse.value is None
+        ):
+            raise fail(message + ", optionally followed by `if not BOOL_PARAMETER else None`")
+        unless, node = test.operand.id, node.body
     if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -709,7 +822,7 @@ def _parse_reference(text: Any, params: dict[str, Param], fail) -> Reference:
         if any(type(v) is float and not math.isfinite(v) for v in numbers):
             raise fail(f"reference argument `{kw.arg}` must be a finite number")
         kwargs.append((kw.arg, "value", literal))
-    return Reference(node.func.attr, tuple(kwargs), text.strip())
+    return Reference(node.func.attr, tuple(kwargs), text.strip(), unless)
 
 
 def _parse_examples(raw: Any, params: dict[str, Param], fail, locate: _Locator) -> tuple[Example, ...]:

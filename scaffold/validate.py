@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from scaffold import domains
-from scaffold.catalog import spec_files
+from scaffold.catalog import file_finder, spec_files
 from scaffold.check import native_stderr_silenced
+from scaffold.composite import compose
 from scaffold.emit import numpy as numpy_emit
 from scaffold.errors import SpecError, UsageError
 from scaffold.paths import builtin_losses_dir
@@ -60,6 +61,8 @@ def validate_file(path: Path, quick: bool) -> tuple[LossSpec | None, list[Proble
     """Every problem of one spec; nothing a spec does stops the checks of the next one."""
     try:
         spec = load_spec(path, origin="validate")
+        if spec.terms:
+            spec = compose(spec, file_finder(path.parent))
     except SpecError as exc:
         return None, [Problem(exc.where, exc.message)]
     except Exception as exc:  # a bug in lossgen, shown as this spec's problem
@@ -211,7 +214,7 @@ def keras_checks(spec: LossSpec) -> Iterator[Problem]:
                 yield Problem(spec.where("formula"), "Keras code and NumPy reference disagree on random inputs")
                 break
 
-    if spec.reference:
+    if spec.reference and spec.reference.applies(values):
         builtin = getattr(keras.losses, spec.reference.cls, None)
         if not (isinstance(builtin, type) and issubclass(builtin, keras.losses.Loss)):
             yield Problem(spec.where("reference"), f"keras.losses has no loss class {spec.reference.cls}")

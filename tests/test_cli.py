@@ -186,7 +186,7 @@ def test_show_bad_input(capsys, args, fragment):
             "invalid name 'a b': use letters, digits, '-' and '_', starting with a letter",
         ),
         (["--kind", "huber", "--name", "../escape"], "invalid name '../escape'"),
-        ([], "missing --kind (choose from: binary_crossentropy, binary_focal,"),
+        ([], "missing --kind (choose from: bce_dice, binary_crossentropy,"),
     ],
     ids=[
         "unknown-kind",

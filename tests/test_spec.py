@@ -148,6 +148,13 @@ SPEC_CASES = [
     ("choices-on-float", {16: 'choices = ["a"]'}, 16, 1, '`choices` is only for type = "choice"'),
     ("reserved-param-name", {12: "[params.y_pred]"}, 13, 1, "parameter name `y_pred` is not allowed"),
     (
+        "reference-unless-not-a-bool-parameter",
+        {6: 'reference = "keras.losses.Huber() if not delta else None"'},
+        6,
+        1,
+        "optionally followed by `if not BOOL_PARAMETER else None`",
+    ),
+    (
         "reference-not-keras",
         {6: 'reference = "Huber(delta=delta)"'},
         6,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from scaffold import sinks
+from scaffold import domains, sinks
 from scaffold.about import About
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
@@ -47,7 +47,7 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
     ]
     checks = python_emit.param_checks(spec)
     reference = None
-    if spec.reference:
+    if spec.reference and spec.reference.applies(values):
         kwargs = {**spec.reference.bind(values), "reduction": None, "dtype": "float64"}
         reference = f"{spec.reference.cls}(" + ", ".join(f"{k}={py_literal(v)}" for k, v in kwargs.items()) + ")"
     y_true_doc, y_pred_doc = _input_docs(spec)
@@ -70,7 +70,7 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
         "numpy_body": numpy_emit.function_body(spec),
         "numpy_helpers": numpy_emit.helper_sources(spec),
         "reference": reference,
-        "reference_class": spec.reference.cls if spec.reference else "",
+        "reference_class": spec.reference.cls if reference else "",
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
     }
 
@@ -97,7 +97,7 @@ HEADS = {  # output activation of the toy models, by task (and whether y_pred is
 
 def head_activation(spec: LossSpec, values: dict[str, Any]) -> str:
     """The toy model's output activation: what the loss expects y_pred to be."""
-    return "linear" if values.get("from_logits", False) else HEADS[spec.task]
+    return "linear" if domains.uses_logits(spec, values) else HEADS[spec.task]
 
 
 def formula_text(spec: LossSpec) -> str:
