@@ -1215,8 +1215,9 @@ def spec_command(name, task, output_dir, force):
 def audit(
     ctx, target, task, params, backend, against, only, skip, batch_coupled, from_logits, json_path, junit_path, catalogs
 ):
-    """Run lossgen's test battery on an existing loss: TARGET is package.module:name or file.py:name,
-    a loss function, a keras.losses.Loss subclass (built with --param values) or an instance.
+    """Run lossgen's test battery on an existing loss: TARGET is package.module:name, file.py:name or
+    file.R:name (through reticulate): a loss function, a loss factory, a keras.losses.Loss subclass
+    (built with --param values) or an instance.
 
     One line per check (see docs/audit.md). Exit code 0 if no check fails, 1 if one does, 2 for bad usage.
     """
