@@ -355,16 +355,27 @@ def test_train_help_imports_no_keras(metric_project):
     assert result.stderr == ""
 
 
-def test_ci_has_an_optional_documented_lossgen_check_job(metric_project):
+def _assert_optional_lossgen_check_job(workflow_path: Path, readme_path: Path) -> None:
     import yaml
 
-    workflow = yaml.safe_load((metric_project / ".github" / "workflows" / "test.yml").read_text())
-    job = workflow["jobs"]["lossgen-check"]
+    job = yaml.safe_load(workflow_path.read_text())["jobs"]["lossgen-check"]
     assert job["if"] == "${{ vars.LOSSGEN_PIP != '' }}"  # optional: runs once the repository says how
     steps = [step.get("run") for step in job["steps"]]
     assert 'pip install "$LOSSGEN_PIP"' in steps and "lossgen check" in steps
-    readme = (metric_project / "README.md").read_text()
+    readme = " ".join(readme_path.read_text().split())
     assert "`lossgen-check` job runs `lossgen check`" in readme and "LOSSGEN_PIP" in readme
+
+
+def test_ci_has_an_optional_documented_lossgen_check_job(metric_project):
+    _assert_optional_lossgen_check_job(
+        metric_project / ".github" / "workflows" / "test.yml", metric_project / "README.md"
+    )
+
+
+def test_the_r_package_ci_has_the_same_optional_job(tmp_path):
+    assert main(["new", "--kind", "huber", "--target", "r", "--no-input", "--no-test", "-o", str(tmp_path)]) == 0
+    package = tmp_path / "huberloss"
+    _assert_optional_lossgen_check_job(package / ".github" / "workflows" / "R-CMD-check.yaml", package / "README.md")
 
 
 # ---------------------------------------------------------------------------------------------
