@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,7 +25,10 @@ from scaffold.catalog import Catalog, load_catalog
 from scaffold.errors import LossgenError, SpecError, UsageError
 from scaffold.record import TARGETS
 from scaffold.sinks import terminal_text
-from scaffold.spec import TASKS, LossSpec, Param
+from scaffold.tasks import TASKS
+
+if TYPE_CHECKING:
+    from scaffold.spec import LossSpec, Param
 
 TARGET_CHOICES = (*TARGETS, "both")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the generated Python tests run on
@@ -80,6 +83,8 @@ class KindType(click.ParamType):
         self.numbered = numbered or []  # menu order: "3" picks the third kind shown
 
     def convert(self, value, option, ctx):
+        from scaffold.spec import LossSpec
+
         if isinstance(value, LossSpec):
             return value
         value = value.strip()

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scaffold import __version__, commit
+from scaffold import __version__, bounded_toml, commit
 from scaffold.about import About
 from scaffold.catalog import Catalog, discover_sources, load_catalog
 from scaffold.confine import Root
@@ -29,6 +29,7 @@ from scaffold.paths import templates_dir
 from scaffold.record import RECORD, LossEntry, Record, read_record, spec_digest, spec_text
 
 _generators: dict[str, str] = {}
+MAX_COMPOSITE_DEPTH = 8
 
 
 def generator_digest(target: str) -> str:
@@ -94,21 +95,37 @@ class Project:
         return self._catalogs[key]
 
     def spec_sha(self, entry: LossEntry, catalogs: tuple[str, ...]) -> str | None:
-        """The sha256 of the spec file `entry` would be generated from today, found without parsing any
-        spec (for `check`); None when it cannot be found that way."""
+        """The digest record.spec_digest gives the spec `entry` would be generated from today, found
+        without compiling any spec (for `check`); None when it cannot be found that way."""
         dirs = list(catalogs) + ([str(self.path / entry.catalog)] if entry.catalog else [])
         try:
             sources = discover_sources(tuple(dirs), cwd=self.path.resolve())
         except (UsageError, SpecError):
             return None
-        for source in sources:
-            path = source.directory / f"{entry.kind}.toml"
-            if path.is_file():
-                try:
-                    return hashlib.sha256(path.read_bytes()).hexdigest()
-                except OSError:
-                    return None
+        return _spec_file_digest(entry.kind, [source.directory for source in sources])
+
+
+def _spec_file_digest(kind: str, directories: list[Path], depth: int = 0) -> str | None:
+    """sha256 of the first `kind.toml` in `directories`; for a composite ([[terms]]), folded with each
+    part's digest in the order of its terms, as record.spec_digest does for a composed spec."""
+    path = next((d / f"{kind}.toml" for d in directories if (d / f"{kind}.toml").is_file()), None)
+    if path is None or depth > MAX_COMPOSITE_DEPTH:
         return None
+    try:
+        raw = path.read_bytes()
+        terms = bounded_toml.loads(raw.decode("utf-8"), 8).get("terms") if b"terms" in raw else None
+    except (OSError, ValueError):  # unreadable or malformed: the full comparison says what is wrong
+        return None
+    digest = hashlib.sha256(raw)
+    if not terms:
+        return digest.hexdigest()
+    for term in terms:
+        part = term.get("kind") if isinstance(term, dict) else None
+        part_digest = _spec_file_digest(part, directories, depth + 1) if isinstance(part, str) else None
+        if part_digest is None:
+            return None
+        digest.update(b"\0" + part.encode() + b"\0" + part_digest.encode())
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -597,6 +597,16 @@ def test_the_api_returns_results_and_check_answers_from_the_digest(copy, monkeyp
     assert api.check(project)[0].up_to_date
 
 
+def test_check_answers_a_composite_from_the_digest_too(tmp_path, monkeypatch):
+    """A composite's recorded digest covers its parts' files; check computes the same without
+    composing or rendering anything."""
+    assert run("new", "--kind", "bce_dice", "--no-input", "--no-test", "-o", str(tmp_path)) == 0
+    from scaffold import render
+
+    monkeypatch.setattr(render, "render_tree", lambda *a, **k: pytest.fail("check rendered"))
+    assert api.check(tmp_path / "bce-dice-loss")[0].up_to_date
+
+
 def test_an_update_of_one_loss_renders_what_it_touches_and_equals_a_full_rendering(copy, tmp_path):
     project = copy("library")
     assert api.update(project, overrides={"delta": 2.5}, loss="huber").written

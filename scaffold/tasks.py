@@ -1,0 +1,14 @@
+"""The input contracts a loss spec may name (`task = ...`), each with what y_true and y_pred are.
+
+Kept apart from spec.py so the command line can offer them without loading the spec machinery.
+"""
+
+TASKS = {
+    "regression": "real-valued targets; y_pred is the raw model output",
+    "positive_regression": "non-negative targets (counts, rates, prices); y_pred > 0",
+    "binary": "0/1 labels (one or more per sample); y_pred probabilities, or logits with from_logits",
+    "categorical": "one-hot (or soft) labels over the last axis; y_pred probabilities, or logits with from_logits",
+    "sparse_categorical": "integer class labels, shape (batch,) or (batch, 1); y_pred as for categorical",
+    "multi_output": "several regression outputs per sample, shape (batch, outputs)",
+    "metric": "pair labels (1 similar, 0 dissimilar); y_pred is a non-negative distance",
+}
