@@ -21,7 +21,7 @@ commit or undoes it before anything else, and `check` reports it until then.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import fcntl
 import json
 import os
 import shutil
@@ -29,13 +29,15 @@ import signal
 import socket
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.confine import COMMIT_DIR, Root
+from scaffold.confine import COMMIT_DIR, Root, content_sha256
 from scaffold.errors import UsageError
+from scaffold.plan import listed
 from scaffold.record import RECORD
 
 JOURNAL = "journal.json"
@@ -65,11 +67,6 @@ class Part:
     root: Root
     writes: list[Write]
     record: bytes
-    applied: list[str] = field(default_factory=list)
-
-
-def sha256(content: bytes | None) -> str | None:
-    return None if content is None else hashlib.sha256(content).hexdigest()
 
 
 def commit(parts: list[Part]) -> None:
@@ -78,13 +75,10 @@ def commit(parts: list[Part]) -> None:
         f"{part.root.path / w.path}"
         for part in parts
         for w in part.writes
-        if sha256(part.root.read(w.path)) != w.expect
+        if content_sha256(part.root.read(w.path)) != w.expect
     ]
     if stale:
-        raise Changed(
-            f"changed while updating: {', '.join(stale[:10])}{' ...' if len(stale) > 10 else ''}; "
-            "nothing was written; run again"
-        )
+        raise Changed(f"changed while updating: {listed(stale)}; nothing was written; run again")
     from scaffold.workspace import pause
 
     txn = uuid.uuid4().hex
@@ -156,8 +150,6 @@ def pending(root: Root) -> bool:
 
 def busy(root: Root) -> bool:
     """Another lossgen holds the project's lock (its commit is under way, not interrupted)."""
-    import fcntl
-
     try:
         fcntl.flock(root.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -179,7 +171,7 @@ def _stage(part: Part, txn: str, primary: str, partners: list[str]) -> None:
             if write.content is not None:
                 blob = f"{index:05d}"
                 _write_at(fd, blob, write.content)
-            ops.append({"path": write.path, "blob": blob, "expect": write.expect, "sha": sha256(write.content)})
+            ops.append({"path": write.path, "blob": blob, "expect": write.expect, "sha": content_sha256(write.content)})
         _write_at(fd, "record", part.record)
         journal = {"txn": txn, "host": socket.gethostname(), "primary": primary, "partners": partners, "ops": ops}
         _write_at(fd, JOURNAL, json.dumps(journal).encode("utf-8"))
@@ -206,7 +198,7 @@ def _roll_forward(root: Root, journal: dict | None) -> int:
         done = 0
         blocked = []
         for op in journal["ops"]:
-            current = sha256(root.read(op["path"]))
+            current = content_sha256(root.read(op["path"]))
             if current == op["sha"]:
                 continue
             if current != op["expect"]:
@@ -324,9 +316,6 @@ def locked(root: Root, wait: float | None = None, say=None) -> Iterator[None]:
     """An exclusive flock on the project directory itself: no lock file is left in the user's tree,
     and the kernel releases it when lossgen dies, even by SIGKILL. Waits for another lossgen (up to
     `wait` seconds, LOSSGEN_LOCK_WAIT), so two updates run one after the other, never interleaved."""
-    import fcntl
-    import time
-
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     deadline = time.monotonic() + wait
     told = False

@@ -27,6 +27,11 @@ MAX_FILE_BYTES = 64 << 20  # a generated file is far smaller; a bigger one is no
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
+def content_sha256(content: bytes | None) -> str | None:
+    """The sha256 a record keeps for a file's content; None for no file."""
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
 class Unsafe(UsageError):
     """A path lossgen will not touch, and why (exit 2)."""
 
@@ -154,10 +159,6 @@ class Root:
         if found.blocked:
             raise Unsafe(rel, found.blocked)
         return found.content
-
-    def sha256(self, rel: str) -> str | None:
-        content = self.read(rel)
-        return None if content is None else hashlib.sha256(content).hexdigest()
 
     def write(self, rel: str, content: bytes, mode: int = 0o644) -> None:
         """Replace `rel` with `content` atomically: a temporary file beside it (same filesystem), fsynced,

@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scaffold import merge
-from scaffold.confine import Root
+from scaffold.confine import Root, content_sha256
 from scaffold.merge import FileChange
 from scaffold.tree import Tree
 
@@ -85,10 +84,6 @@ def listed(paths: list[str]) -> str:
     return shown + (f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else "")
 
 
-def _sha(content: bytes | None) -> str | None:
-    return None if content is None else hashlib.sha256(content).hexdigest()
-
-
 def make_plan(
     root: Root,
     new: Tree,
@@ -111,8 +106,8 @@ def make_plan(
     recorded_files = recorded or {}
     paths = sorted(set(new.files) | set(recorded_files))
     found = {path: root.find(path) for path in paths}
-    seen = {path: _sha(f.content) for path, f in found.items() if not f.blocked}
-    plan = Plan([], {path: _sha(content) for path, content in new.files.items()}, new.owned(), seen)
+    seen = {path: content_sha256(f.content) for path, f in found.items() if not f.blocked}
+    plan = Plan([], {path: content_sha256(content) for path, content in new.files.items()}, new.owned(), seen)
     if frozen:
         plan.files.update(frozen)
         for owner, owned in (frozen_owners or {}).items():
@@ -147,13 +142,13 @@ def make_plan(
         recorded_sha = recorded_files.get(path)
         if current == after:
             continue
-        if current is not None and recorded_sha is not None and _sha(current) == recorded_sha:
+        if current is not None and recorded_sha is not None and content_sha256(current) == recorded_sha:
             before = current  # the record proves the file is what lossgen wrote: it is its own base
         elif recorded_sha is not None and (current is None or after is None):
             # deleted by you, or no longer generated and edited: the recorded hash is all it takes
             change = (
                 FileChange(path, merge.KEEP_DELETED)
-                if current is None and _sha(after) != recorded_sha
+                if current is None and content_sha256(after) != recorded_sha
                 else FileChange(path, merge.KEEP_EDITED)
                 if current is not None
                 else None

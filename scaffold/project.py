@@ -73,7 +73,8 @@ class Project:
 
     @property
     def has_record(self) -> bool:
-        return self.root.find(RECORD).exists or bool(self.root.find(RECORD).blocked)
+        found = self.root.find(RECORD)
+        return found.exists or bool(found.blocked)
 
     def catalog(self, catalogs: tuple[str, ...]) -> Catalog:
         """Every spec the project's losses may come from, loaded once: --catalog first, then each

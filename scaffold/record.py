@@ -63,14 +63,6 @@ MAX_DEPTH = 6  # the deepest the layout nests (losses -> params -> a list of flo
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def spec_digest(spec) -> str:
     """sha256 of the spec file; a composite's also covers its parts' files, so a changed part shows."""
     if not spec.path.is_file():

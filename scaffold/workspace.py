@@ -44,7 +44,6 @@ ENVIRONMENT_ERRNOS = {
     errno.EFBIG,
 }
 DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-MAX_LISTED = 10
 
 
 # ---------------------------------------------------------------------------------------------

@@ -64,6 +64,26 @@ def make_entry_point(site: Path, catalog: Path) -> None:
     (info / "entry_points.txt").write_text(f"[lossgen.catalogs]\nteam = {name}:CATALOG\n")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The children of process `pid`, from every one of its threads (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def pid_gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its reaper runs nothing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
 def assert_usage_error(code: int, err: str, fragment: str) -> None:
     """Exit code 2 and one line on stderr naming what was wrong; never a traceback or internal error."""
     assert code == 2, err

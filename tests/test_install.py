@@ -24,7 +24,7 @@ import pytest
 
 from scaffold import render, workspace
 from scaffold.errors import UsageError
-from tests.helpers import run
+from tests.helpers import child_pids, pid_gone, run
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
 PAYLOAD = "{{ cycler.__init__.__globals__.os.system('touch $PWNED') }}"
@@ -515,14 +515,6 @@ def test_a_commit_killed_before_its_decision_is_undone_by_the_next_run(tmp_path)
     assert not (project / ".lossgen-commit").exists()
 
 
-def _pid_gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")  # a zombie waits for a reaper, it runs nothing
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupt_stops_the_test_runner_and_its_children(tmp_path, signum):
     pids = tmp_path / "pids"
@@ -553,7 +545,7 @@ def test_an_interrupt_stops_the_test_runner_and_its_children(tmp_path, signum):
     assert err.startswith(
         f"Interrupted: {tmp_path / 'mse-loss'} was written and is complete, but its tests did not finish"
     ), err
-    assert _pid_gone(shell) and _pid_gone(sleeper)
+    assert pid_gone(shell) and pid_gone(sleeper)
     assert_complete(tmp_path / "mse-loss")  # the project was generated before the tests started
 
 
@@ -564,13 +556,6 @@ def test_new_into_an_existing_empty_directory_keeps_it(tmp_path, capsys):
     assert new(tmp_path) == 0, capsys.readouterr().err
     assert project.stat().st_ino == inode
     assert_complete(project)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
 
 
 @pytest.mark.e2e
@@ -585,12 +570,12 @@ def test_an_interrupt_during_a_real_test_run_leaves_no_pytest_behind(tmp_path):
         if line.startswith("Running the generated python tests"):
             break
     deadline = time.monotonic() + 30
-    while not (runners := _children(process.pid)):
+    while not (runners := child_pids(process.pid)):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(1)  # let pytest import TensorFlow
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 130 and "Interrupted: " in err and "was written and is complete" in err, err
-    assert all(_pid_gone(pid) for pid in runners)
+    assert all(pid_gone(pid) for pid in runners)
     assert_complete(tmp_path / "mse-loss")

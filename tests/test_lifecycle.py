@@ -25,7 +25,7 @@ import tomli_w
 
 from scaffold import api
 from scaffold.confine import COMMIT_DIR
-from tests.helpers import TEAM, commit_all, git, run
+from tests.helpers import TEAM, child_pids, commit_all, git, pid_gone, run
 
 LOSSGEN = [sys.executable, "-m", "scaffold.cli"]
 
@@ -369,24 +369,6 @@ def test_a_pair_is_committed_together_and_a_killed_commit_finishes_both_halves(c
         assert record_of(pair / half)["losses"][0]["params"]["alpha"] == 3.0
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
-
-
 def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
     process = start(
         "new", "--all", "--task", "binary", "--no-input", "--no-test", "-o", str(tmp_path), pause="rendered:30"
@@ -394,7 +376,7 @@ def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and process.poll() is None:
-        workers = _children(process.pid)
+        workers = child_pids(process.pid)
         if workers:
             break
         time.sleep(0.05)
@@ -402,9 +384,9 @@ def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
     process.kill()
     process.wait()  # not communicate(): a surviving worker would hold the pipes open
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(_gone(pid) for pid in workers):
+    while time.monotonic() < deadline and not all(pid_gone(pid) for pid in workers):
         time.sleep(0.1)
-    assert all(_gone(pid) for pid in workers)
+    assert all(pid_gone(pid) for pid in workers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -649,15 +631,15 @@ def test_the_test_runner_dies_with_a_killed_lossgen(tmp_path):
     deadline = time.monotonic() + 30
     runners: list[int] = []
     while time.monotonic() < deadline and not runners:
-        runners = _children(process.pid)
+        runners = child_pids(process.pid)
         time.sleep(0.02)
     assert runners, "the generated tests run in a child process"
     process.kill()
     process.wait()  # the pipe stays open (a runner must not die of a broken pipe, but of lossgen's death)
     deadline = time.monotonic() + 1.5  # PR_SET_PDEATHSIG: at once (without it, until its next write fails)
-    while time.monotonic() < deadline and not all(_gone(pid) for pid in runners):
+    while time.monotonic() < deadline and not all(pid_gone(pid) for pid in runners):
         time.sleep(0.1)
-    gone = all(_gone(pid) for pid in runners)
+    gone = all(pid_gone(pid) for pid in runners)
     for pid in runners:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
