@@ -231,7 +231,7 @@ def _why_not_directory(exc: OSError, where: str, parent: int) -> str:
         try:
             info = os.stat(PurePosixPath(where).name, dir_fd=parent, follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):
-                return f"{where} is a symbolic link (lossgen writes only through real directories)"
+                return f"{where} is a symbolic link"
         except OSError:
             pass
         return f"{where} is not a directory"
