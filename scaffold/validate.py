@@ -153,21 +153,27 @@ def quick_checks(spec: LossSpec) -> Iterator[Problem]:
 
 
 def load_python_loss(spec: LossSpec, directory: Path):
-    """Import the loss module `lossgen new` would write, from a temporary file."""
+    """Import the loss module `lossgen new` would write, from a temporary package beside the
+    package's `_exact_ops` module it imports."""
     from scaffold.names import LossNames
     from scaffold.render import preview
+    from scaffold.targets.python import exact_ops_source
 
     names = LossNames.derive(spec.name)
-    module_name = f"lossgen_validate_{spec.name}"
-    path = directory / f"{module_name}.py"
-    path.write_text(preview(spec, spec.bind(), "python"), encoding="utf-8")
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module  # keras' serialization registry wants a real module
-    try:
-        module_spec.loader.exec_module(module)
+    package_name = f"lossgen_validate_{spec.name}"
+    package = directory / package_name
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "_exact_ops.py").write_bytes(exact_ops_source())
+    (package / "loss.py").write_text(preview(spec, spec.bind(), "python"), encoding="utf-8")
+    module_names = (package_name, f"{package_name}._exact_ops", f"{package_name}.loss")
+    sys.path.insert(0, str(directory))
+    try:  # keras' serialization registry wants real modules
+        module = importlib.import_module(f"{package_name}.loss")
     finally:
-        sys.modules.pop(module_name, None)
+        sys.path.remove(str(directory))
+        for name in module_names:
+            sys.modules.pop(name, None)
     return getattr(module, names.function_name)
 
 

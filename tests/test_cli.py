@@ -103,7 +103,7 @@ def test_show_huber_delta(runner):
     assert result.exit_code == 0, result.output
     assert "def huber_loss(y_true, y_pred, delta=2.0):" in result.output
     assert "        delta=2.0,\n" in result.output  # the Loss class constructor default
-    assert "    quadratic = ops.minimum(abs_error, delta)\n" in result.output
+    assert "    quadratic = minimum(abs_error, delta)\n" in result.output
 
 
 def test_show_huber_default(runner):

@@ -53,9 +53,6 @@ class NumpyEmitter(PythonEmitter):
         parts = [self.expression(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()]
         return f"{self.fn(name)}({', '.join(parts)})"
 
-    def cast_to_input_dtype(self, text: str) -> str:
-        return text  # NumPy promotes Python floats itself
-
 
 def function_body(spec: LossSpec) -> str:
     if "numpy" in spec.code:

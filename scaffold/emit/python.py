@@ -2,20 +2,33 @@
 
 Tensors share one dtype (inputs are cast to at least float32 and list parameters converted to it),
 so plain operators are safe and read like the formula; scalars from parameters stay Python numbers.
+The formula functions whose `keras.ops` namesakes lose float64 precision off TensorFlow call the
+generated package's `_exact_ops` module instead (templates/python/project/.../_exact_ops.py).
 """
 
 from __future__ import annotations
 
-from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, prelude, squeezes_labels, statements
+from scaffold.emit.base import PRECEDENCE, Emitter, format_number, is_tensor, prelude, squeezes_labels, statements
 from scaffold.formula import BOOL_TENSOR, Call, Conditional
 from scaffold.sinks import python_message, python_string
 from scaffold.spec import LossSpec, Param
+
+# Keras 3.15 computes these in float32 for float64 inputs on JAX or PyTorch; `_exact_ops` does not.
+EXACT_OPS = frozenset({"minimum", "maximum", "clip", "where", "mean", "tanh"})
+# Of those, the ones that take their dtype from a tensor argument (one must be a tensor).
+DTYPE_FROM_ARGUMENTS = frozenset({"minimum", "maximum", "clip", "where"})
 
 
 class PythonEmitter(Emitter):
     module = "ops"
 
+    def __init__(self) -> None:
+        self.exact_ops_used: set[str] = set()
+
     def fn(self, name: str) -> str:
+        if name in EXACT_OPS:
+            self.exact_ops_used.add(name)
+            return name
         return f"{self.module}.{name}"
 
     def conditional(self, expr: Conditional) -> tuple[str, int]:
@@ -34,12 +47,14 @@ class PythonEmitter(Emitter):
             kwargs["axis"] = str(expr.axis)
         if expr.keepdims:
             kwargs["keepdims"] = "True"
-        if expr.function == "where" and both_scalar(expr.args[1], expr.args[2]):
-            return self.cast_to_input_dtype(self.call_text("where", list(expr.args), kwargs))
         return self.call_text(expr.function, list(expr.args), kwargs)
 
     def call_text(self, name: str, args: list, kwargs: dict[str, str]) -> str:
         parts = [self.expression(a) for a in args]
+        if name in DTYPE_FROM_ARGUMENTS:
+            values = 1 if name == "where" else 0  # where's condition gives no dtype
+            if not any(is_tensor(a) for a in args[values:]):  # plain numbers: give one the loss's dtype
+                parts[values] = self.cast_to_input_dtype(parts[values])
         if name == "one_hot":
             # Each label compared with every class index: the same rows as ops.one_hot, which on
             # torch builds an int64 one-hot first and costs as much as the rest of the loss.
@@ -49,7 +64,7 @@ class PythonEmitter(Emitter):
         return f"{self.fn(name)}({', '.join(parts)})"
 
     def cast_to_input_dtype(self, text: str) -> str:
-        return f"{self.fn('cast')}({text}, y_pred.dtype)"
+        return f"{self.fn('convert_to_tensor')}({text}, dtype=y_pred.dtype)"
 
 
 def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
@@ -86,10 +101,13 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
     return "\n".join(lines)
 
 
-def float64_lost_on_torch(body: str) -> bool:
-    """Whether the body calls ops.maximum or ops.minimum, which on the torch backend return float32
-    for float64 inputs (a Keras bug: keras.backend.result_type maps float64 to float32 off TensorFlow)."""
-    return "ops.maximum(" in body or "ops.minimum(" in body
+def exact_ops_used(spec: LossSpec) -> list[str]:
+    """The `_exact_ops` functions the emitted body calls, for its import line."""
+    if spec.formula is None:
+        return []
+    emitter = PythonEmitter()
+    function_body(spec, emitter)
+    return sorted(emitter.exact_ops_used)
 
 
 def literal(param: Param, value) -> str:

@@ -64,7 +64,7 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
         "example_args": ", ".join(f"{p['name']}={p['python']}" for p in params),
         "example_args_doc": sinks.python_docstring(", ".join(f"{p['name']}={p['python']}" for p in params)),
         "python_body": python_emit.function_body(spec),
-        "float64_lost_on_torch": python_emit.float64_lost_on_torch(python_emit.function_body(spec)),
+        "exact_ops": python_emit.exact_ops_used(spec),
         "python_checks": checks,
         "uses_math": "math." in checks,
         "numpy_body": numpy_emit.function_body(spec),
@@ -73,6 +73,14 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
         "reference_class": spec.reference.cls if reference else "",
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
     }
+
+
+def exact_ops_source() -> bytes:
+    """The package module the formula losses import `minimum`, `mean`, ... from (float64-exact)."""
+    from scaffold.paths import templates_dir
+
+    package = templates_dir() / "python/project/{{cookiecutter.project_slug}}/{{cookiecutter.package}}"
+    return (package / "_exact_ops.py").read_bytes()
 
 
 def toml_authors(about: About) -> str:

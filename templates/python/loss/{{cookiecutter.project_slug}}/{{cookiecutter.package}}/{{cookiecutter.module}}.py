@@ -11,6 +11,9 @@ import math
 {% endif %}
 import keras
 from keras import ops
+{% if loss.exact_ops %}
+from ._exact_ops import {{ loss.exact_ops | join(", ") }}
+{% endif %}
 
 
 @keras.saving.register_keras_serializable(package="{{ cookiecutter.package }}")

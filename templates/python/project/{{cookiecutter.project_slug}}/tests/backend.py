@@ -9,9 +9,9 @@ from keras import ops
 
 BACKEND = keras.backend.backend()
 
-# Keras bug: off TensorFlow, keras.backend.result_type maps float64 to float32, and some ops compute
-# float64 inputs in float32: ops.mean on JAX and torch, and on torch ops.clip, ops.maximum and
-# ops.minimum (the last two also return float32). Float64 checks there work at float32's precision.
+# Keras bug: off TensorFlow, keras.backend.result_type maps float64 to float32, and some keras.ops
+# compute float64 inputs in float32 (see the package's _exact_ops.py, which the formula losses call
+# instead). Hand-written loss code may still call them: its float64 checks here work at float32's precision.
 FLOAT64_IS_EXACT = BACKEND == "tensorflow"
 
 
