@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,19 @@ def format_python_tree(root: Path, pool=None) -> int:
     return changed
 
 
+def _fork_unsafe() -> bool:
+    """Whether this process has loaded a deep learning runtime (lossgen called as a library after
+    Keras ran): its threads and objects do not survive a fork (TensorFlow aborts in the child when
+    the garbage collector frees one of its functions), so the work stays in this process."""
+    return any(name in sys.modules for name in ("tensorflow", "torch", "jax"))
+
+
 @contextlib.contextmanager
 def _workers(jobs: int) -> Iterator[Any]:
     """A pool of one process per core for a big package (fork: black and matplotlib are imported
     once), or None where starting processes costs more than it saves."""
     cores = os.cpu_count() or 1
-    if jobs < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork"):
+    if jobs < PARALLEL_FROM or cores < 2 or not hasattr(os, "fork") or _fork_unsafe():
         yield None
         return
     import multiprocessing

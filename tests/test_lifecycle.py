@@ -389,6 +389,23 @@ def test_pool_workers_die_with_a_killed_lossgen(tmp_path):
     assert all(pid_gone(pid) for pid in workers)
 
 
+def test_no_pool_is_forked_once_a_deep_learning_runtime_is_loaded(monkeypatch):
+    """lossgen called as a library after Keras ran: a forked TensorFlow aborts in the child when the
+    garbage collector frees one of its functions, so the work stays in this process."""
+    from scaffold import render
+
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    with render._workers(render.PARALLEL_FROM) as pool:
+        assert pool is not None
+    for runtime in ("tensorflow", "torch", "jax"):
+        monkeypatch.setitem(sys.modules, runtime, object())
+        with render._workers(render.PARALLEL_FROM) as pool:
+            assert pool is None, runtime
+        monkeypatch.delitem(sys.modules, runtime)
+
+
 # ---------------------------------------------------------------------------------------------
 # Correctness
 
