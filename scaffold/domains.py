@@ -43,6 +43,12 @@ def width(spec: LossSpec, params: dict[str, Any]) -> int:
             return len(params[name])
     if spec.task == "metric":
         return 1
+    if spec.task == "boxes":
+        return 4
+    if spec.task == "gaussian":  # mean and log-variance
+        return 2
+    if spec.task == "embedding":  # embedding dimensions
+        return 4
     if spec.task == "multi_output":
         if spec.formula is not None:  # the outputs the formula's take() indexes need
             indexes = take_indexes(spec.formula, params)
@@ -76,6 +82,19 @@ def sample(spec: LossSpec, params: dict[str, Any], rng: np.random.Generator, bat
     elif task == "metric":
         y_true = rng.integers(0, 2, size=(batch, 1)).astype(np.float64)
         y_pred = rng.uniform(0.05, 2.0, size=(batch, 1))
+    elif task == "boxes":  # overlapping boxes of different shapes: no kink of minimum/maximum is near
+        corner = rng.uniform(0.0, 2.0, size=(batch, 2))
+        size = rng.uniform(0.5, 2.0, size=(batch, 2))
+        true = np.concatenate([corner, corner + size], axis=-1)
+        pred = true + rng.normal(scale=0.25, size=(batch, 4))
+        pred[:, 2:] = np.maximum(pred[:, 2:], pred[:, :2] + 0.1)
+        y_true, y_pred = encode_boxes(true, box_format(params)), encode_boxes(pred, box_format(params))
+    elif task == "embedding":  # every label twice, so each anchor has one positive (a balanced batch)
+        y_true = rng.permutation(np.arange(batch) // 2).astype(np.float64)[:, None]
+        y_pred = rng.normal(size=(batch, d))
+    elif task == "gaussian":
+        y_true = rng.normal(size=(batch, 1))
+        y_pred = np.stack([y_true[:, 0] + rng.normal(size=batch), rng.uniform(-2.0, 2.0, size=batch)], axis=-1)
     else:  # pragma: no cover - spec validation rejects other tasks
         raise ValueError(f"unknown task {task}")
     return Case("random", y_true, y_pred)
@@ -127,7 +146,49 @@ def extremes(spec: LossSpec, params: dict[str, Any]) -> list[Case]:
     if task == "metric":
         labels = np.array([[0.0], [1.0]])
         return [Case("zero_distance", labels, np.zeros((2, 1))), Case("huge_distance", labels, np.full((2, 1), 1e4))]
+    if task == "boxes":
+        unit = np.array([[0.0, 0.0, 1.0, 1.0], [-3e4, -3e4, 3e4, 3e4]])
+        far = unit + 1e4
+        point = np.zeros((2, 4))  # boxes of zero size: a union of 0
+        pairs = [("identical", unit, unit.copy()), ("far_apart", unit, far), ("empty", point, point)]
+        layout = box_format(params)
+        return [Case(name, encode_boxes(true, layout), encode_boxes(pred, layout)) for name, true, pred in pairs]
+    if task == "embedding":  # one point for everyone, huge embeddings, no positive, no negative
+        mixed = np.array([[0.0], [0.0], [1.0], [1.0]])
+        rows = np.array([[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, -1], [-1, -1, 1, 1]], dtype=np.float64)
+        return [
+            Case("identical_embeddings", mixed, np.zeros((4, d))),
+            Case("huge_embeddings", mixed, 1e4 * rows[:, :d]),
+            Case("no_positive", np.arange(4.0)[:, None], rows[:, :d]),
+            Case("no_negative", np.zeros((4, 1)), rows[:, :d]),
+        ]
+    if task == "gaussian":  # log-variances of ±20 (variances 2e-9 and 5e8): exp(-s) * error ** 2 stays finite
+        targets = np.array([[0.0], [1e4]])
+        return [
+            Case("zero_error", targets, np.array([[0.0, -20.0], [1e4, 20.0]])),
+            Case("huge_error", targets, np.array([[1e4, -20.0], [-1e4, 20.0]])),
+        ]
     raise ValueError(f"unknown task {task}")  # pragma: no cover
+
+
+BOX_FORMATS = ("xyxy", "xywh", "center_xywh", "yxyx")
+
+
+def box_format(params: dict[str, Any]) -> str:
+    """The boxes' layout: the spec's `box_format` parameter, xyxy for a spec without one."""
+    return str(params.get("box_format", "xyxy"))
+
+
+def encode_boxes(xyxy: np.ndarray, layout: str) -> np.ndarray:
+    """Boxes given as (left, top, right, bottom) rows in `layout` (one of BOX_FORMATS)."""
+    left, top, right, bottom = (xyxy[..., i] for i in range(4))
+    columns = {
+        "xyxy": (left, top, right, bottom),
+        "xywh": (left, top, right - left, bottom - top),
+        "center_xywh": ((left + right) / 2, (top + bottom) / 2, right - left, bottom - top),
+        "yxyx": (top, left, bottom, right),
+    }[layout]
+    return np.stack(columns, axis=-1)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

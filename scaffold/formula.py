@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, Function] = {
         Function("log1p", ("x",), "log(1 + x), accurate for small x"),
         Function("expm1", ("x",), "exp(x) - 1, accurate for small x"),
         Function("tanh", ("x",), "hyperbolic tangent"),
+        Function("arctan", ("x",), "inverse tangent, in (-pi/2, pi/2)"),
         Function("sign", ("x",), "-1, 0 or 1"),
         Function("sigmoid", ("x",), "1 / (1 + exp(-x))"),
         Function("softplus", ("x",), "log(1 + exp(x)), overflow-free"),
@@ -76,6 +77,19 @@ FUNCTIONS: dict[str, Function] = {
         Function("log_softmax", ("x",), "log of softmax over an axis, overflow-free", axis=True, needs_axes=True),
         Function("one_hot", ("labels", "depth"), "integer labels to one-hot rows"),
         Function("take", ("x", "index"), "one slice along an axis (drops that axis)", axis=True, needs_axes=True),
+        Function(
+            "logsumexp",
+            ("x",),
+            "log(sum(exp(x))) over an axis, overflow-free",
+            axis=True,
+            keepdims=True,
+            needs_axes=True,
+        ),
+        Function(
+            "expand_dims", ("x",), "a new axis of size 1 at axis= (pairs: rows and columns)", axis=True, needs_axes=True
+        ),
+        Function("eye", ("x",), "the (batch, batch) identity matrix for x's batch", needs_axes=True),
+        Function("gram", ("x",), "dot products of x's rows with each other: (batch, batch)", needs_axes=True),
     ]
 }
 
@@ -185,6 +199,15 @@ class Program:
                 if isinstance(node, Name):
                     used.add(node.name)
         return used
+
+    def unused_steps(self) -> list[Assign]:
+        """Steps no later step reads: dead variables in the generated Python and R."""
+        return [
+            statement
+            for index, statement in enumerate(self.statements[:-1])
+            if statement.target
+            not in {n.name for s in self.statements[index + 1 :] for n in walk(s.value) if isinstance(n, Name)}
+        ]
 
     def functions_used(self) -> set[str]:
         return {node.function for s in self.statements for node in walk(s.value) if isinstance(node, Call)}
@@ -555,6 +578,7 @@ _ELEMENTWISE = {
     "log1p": math.log1p,
     "expm1": math.expm1,
     "tanh": math.tanh,
+    "arctan": math.atan,
     "sign": lambda x: float((x > 0) - (x < 0)),
     "sigmoid": lambda x: math.exp(-_softplus(-x)),
     "softplus": _softplus,

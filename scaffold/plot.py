@@ -94,6 +94,35 @@ def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
             Sweep("similar (1)", x, np.ones((POINTS, 1)), column),
             Sweep("dissimilar (0)", x, np.zeros((POINTS, 1)), column),
         ]
+    if task == "boxes":  # a unit box, and predicted boxes sliding across it
+        x = np.linspace(-2.5, 2.5, POINTS)
+        layout = domains.box_format(values)
+        true = domains.encode_boxes(np.tile([0.0, 0.0, 1.0, 1.0], (POINTS, 1)), layout)
+        sweeps = []
+        for label, width in (("same size", 1.0), ("twice as wide", 2.0)):
+            corners = np.stack([x, np.zeros(POINTS), x + width, np.ones(POINTS)], axis=-1)
+            pred = domains.encode_boxes(corners, layout)
+            moves = np.tile(domains.encode_boxes(corners + [1.0, 0.0, 1.0, 0.0], layout)[:1] != pred[:1], (POINTS, 1))
+            sweeps.append(Sweep(label, x, true, pred, moves))
+        return f"horizontal offset of the predicted box ({layout})", sweeps
+    if task == "embedding":  # batches of three: an anchor, its positive at distance 1, a negative moving away
+        x = np.linspace(0.0, 3.0, POINTS)
+        labels = np.tile([[0.0], [0.0], [1.0]], (POINTS, 1, 1))
+        embeddings = np.zeros((POINTS, 3, d))
+        embeddings[:, 1, 0] = 1.0
+        embeddings[:, 2, 1] = x
+        negative = np.zeros((POINTS, 3, d), dtype=bool)
+        negative[:, 2, 1] = True
+        return "anchor-negative distance (anchor-positive distance 1)", [
+            Sweep("anchor's loss", x, labels, embeddings, negative)
+        ]
+    if task == "gaussian":  # the mean moves; one curve per predicted variance
+        x = np.linspace(-3.0, 3.0, POINTS)
+        mean_moves = np.tile([True, False], (POINTS, 1))
+        predictions = {s: np.stack([x, np.full(POINTS, s)], axis=-1) for s in (0.0, 1.0)}
+        return "error (predicted mean - y_true)", [
+            Sweep(f"log-variance {s:g}", x, np.zeros((POINTS, 1)), pred, mean_moves) for s, pred in predictions.items()
+        ]
     raise ValueError(f"unknown task {task}")  # pragma: no cover - spec validation rejects others
 
 
@@ -109,11 +138,14 @@ def _moved(sweep: Sweep, step: float) -> np.ndarray:
 
 def curve(spec: LossSpec, values: dict[str, Any], sweep: Sweep) -> tuple[np.ndarray, np.ndarray]:
     """Loss and its derivative along the sweep (central differences in float64)."""
-    loss = numpy_emit.evaluate(spec, sweep.y_true, sweep.y_pred, values)
+
+    def at(y_pred: np.ndarray) -> np.ndarray:
+        if y_pred.ndim == 3:  # one batch per point (a loss over the batch): its first sample's loss
+            return np.array([numpy_emit.evaluate(spec, t, p, values)[0] for t, p in zip(sweep.y_true, y_pred)])
+        return numpy_emit.evaluate(spec, sweep.y_true, y_pred, values)
+
     step = 1e-5 * max(1.0, float(np.max(np.abs(sweep.x))))
-    up = numpy_emit.evaluate(spec, sweep.y_true, _moved(sweep, step), values)
-    down = numpy_emit.evaluate(spec, sweep.y_true, _moved(sweep, -step), values)
-    return loss, (up - down) / (2 * step)
+    return at(sweep.y_pred), (at(_moved(sweep, step)) - at(_moved(sweep, -step))) / (2 * step)
 
 
 def variants(spec: LossSpec, values: dict[str, Any]) -> list[dict[str, Any]]:

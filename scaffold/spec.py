@@ -93,6 +93,7 @@ EMITTED_CODE_NAMES = (
         "round",
         "dtype",
         "last_dim",
+        "add_tensors",
     }
     | set(dir(builtins))
     | set(keyword.kwlist)
@@ -524,7 +525,7 @@ def parse_spec(text: str, path: Path, origin: str = "built-in") -> LossSpec:
             raise fail("`formula` must be a string", "formula")
         line, col = locate.formula_start()
         formula = compile_formula(data["formula"], {n: p.type for n, p in params.items()}, where, line, col)
-        _refuse_reserved_steps(formula, where)
+        _refuse_reserved_or_unused_steps(formula, where)
     elif not code:
         raise SpecError("missing required key `formula` (or a [code] table with hand-written bodies)", where, 1, 1)
     elif set(code) != set(CODE_TARGETS):
@@ -684,8 +685,9 @@ def _position_of_character(text: str, char: str) -> tuple[int | None, int | None
     return None, None
 
 
-def _refuse_reserved_steps(program: Program, where: str) -> None:
-    """Formula step names that would shadow what the generated code uses (ops, keras, len, c, ...)."""
+def _refuse_reserved_or_unused_steps(program: Program, where: str) -> None:
+    """Formula step names that would shadow what the generated code uses (ops, keras, len, c, ...), and
+    steps nothing reads."""
     for statement in program.statements:
         if statement.target in RESERVED_LOCALS:
             raise SpecError(
@@ -695,6 +697,14 @@ def _refuse_reserved_steps(program: Program, where: str) -> None:
                 statement.line,
                 1,
             )
+    for statement in program.unused_steps():
+        raise SpecError(
+            f"`{statement.target}` is computed but never used: use it in a later step or remove it "
+            "(the generated Python and R would carry a dead variable, which their linters reject)",
+            where,
+            statement.line,
+            1,
+        )
 
 
 def _parse_params(raw: Any, fail) -> dict[str, Param]:

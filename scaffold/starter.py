@@ -74,6 +74,43 @@ STARTERS = {
         ([[1.0], [0.0]], [[0.5], [0.25]]),
         ([[0.0]], [[3.0]]),
     ),
+    "boxes": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        (
+            "# an L1 loss on the box coordinates; see `lossgen show giou` for an overlap-based one\n"
+            "loss = weight * mean(abs(y_pred - y_true), axis=-1)"
+        ),
+        ([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]]),
+        ([[0.0, 0.0, 1.0, 1.0]], [[0.0, 0.5, 1.0, 1.5]]),
+    ),
+    "embedding": (
+        "margin",
+        "1.0",
+        "Distance beyond which samples of different classes cost nothing.",
+        (
+            "# every pair of the batch: rows are anchors, columns the other samples\n"
+            "squared = sum(square(expand_dims(y_pred, axis=1) - expand_dims(y_pred, axis=0)), axis=-1)\n"
+            "same = where(expand_dims(y_true, axis=1) == expand_dims(y_true, axis=0), 1.0, 0.0)\n"
+            "positive = same - eye(y_pred)\n"
+            "distance = sqrt(squared + epsilon)\n"
+            "loss = mean(positive * squared + (1 - same) * square(relu(margin - distance)), axis=-1)"
+        ),
+        ([[0], [0], [1]], [[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]),
+        ([[1], [2], [1]], [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]),
+    ),
+    "gaussian": (
+        "weight",
+        "1.0",
+        "Scale of the loss.",
+        (
+            "predicted_mean = take(y_pred, 0)\nlog_variance = take(y_pred, 1)\n"
+            "loss = weight * 0.5 * (log_variance + square(take(y_true, 0) - predicted_mean) * exp(-log_variance))"
+        ),
+        ([[1.0]], [[0.5, 0.0]]),
+        ([[0.0]], [[2.0, 1.0]]),
+    ),
 }
 
 

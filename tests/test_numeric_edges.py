@@ -183,8 +183,9 @@ def test_builtins_sit_well_inside_the_limits():
         spec = load_spec(path)
         if spec.formula is None:
             continue
-        assert len(spec.formula.source) <= MAX_FORMULA_CHARS // 10
-        assert len(spec.formula.statements) <= MAX_STATEMENTS // 10
+        # the longest, ciou, decodes four box formats in 34 named steps of 2,178 characters
+        assert len(spec.formula.source) <= MAX_FORMULA_CHARS // 4
+        assert len(spec.formula.statements) <= MAX_STATEMENTS // 2
         assert max(_depth(s.value) for s in spec.formula.statements) <= MAX_DEPTH // 3
 
 

@@ -249,6 +249,13 @@ SPEC_CASES = [
         1,
         "example 2: `y_pred` must be a non-empty (nested) list of numbers",
     ),
+    (
+        "unused-step",
+        {8: "e = abs(y_pred - y_true)\nspare = e * 2"},
+        9,
+        1,
+        "`spare` is computed but never used: use it in a later step or remove it",
+    ),
     # Missing examples: reported at 1:1 like the other missing required keys.
     (
         "missing-examples",
@@ -546,7 +553,7 @@ def test_r_body_of_huber_uses_ops_calls(builtins):
     # Calls longer than a line put one argument per line.
     assert body.splitlines()[-7:] == [
         "keras$ops$mean(",
-        "  keras$ops$add(",
+        "  add_tensors(",
         "    keras$ops$multiply(0.5, keras$ops$square(quadratic)),",
         "    keras$ops$multiply(delta, linear)",
         "  ),",

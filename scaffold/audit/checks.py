@@ -205,11 +205,12 @@ def check_sample_weight(ctx: Context) -> Result:
 
 
 def check_label_rank(ctx: Context) -> Result:
-    if ctx.task in ("categorical", "multi_output"):
+    if ctx.task in ("categorical", "multi_output", "boxes"):
         return skipped("label_rank", f"labels have the prediction's shape for task {ctx.task}")
     case = ctx.sample()
     batch = len(case.y_pred)
-    y_pred = case.y_pred if ctx.task == "sparse_categorical" else case.y_pred[:, :1]
+    # sparse labels and a Gaussian's one target meet the whole prediction; others one column of it
+    y_pred = case.y_pred if ctx.task in ("sparse_categorical", "gaussian", "embedding") else case.y_pred[:, :1]
     column = case.y_true.reshape(batch, -1)[:, :1]  # sparse labels come as (batch,)
     flat = column[:, 0]
     loss = ctx.subject.loss_object(None)
@@ -246,6 +247,8 @@ def check_label_rank(ctx: Context) -> Result:
 def check_batch_independent(ctx: Context) -> Result:
     if ctx.task == "metric":
         return skipped("batch_independent", "pairs of a metric loss may use the whole batch (--task metric)")
+    if ctx.task == "embedding":
+        return skipped("batch_independent", "an embedding loss compares the samples of a batch (--task embedding)")
     if ctx.batch_coupled:
         return skipped("batch_independent", "--batch-coupled: the loss is declared to use the whole batch")
     case, other = ctx.sample(), ctx.sample(seed=SEED + 1)

@@ -94,8 +94,9 @@ def both_scalar(a: Expr, b: Expr) -> bool:
 
 
 def squeezes_labels(task: str) -> bool:
-    """Sparse labels lose their trailing axis; every other task gains one on y_true if missing."""
-    return task == "sparse_categorical"
+    """Class labels (sparse, or an embedding's) lose their trailing axis; every other task gains one
+    on y_true if missing."""
+    return task in ("sparse_categorical", "embedding")
 
 
 def prelude(spec, program: Program, *, epsilon: str, num_classes: str, to_tensor: str, assign: str = "=") -> list[str]:

@@ -35,8 +35,20 @@ from scaffold.formula import (
 from scaffold.spec import LossSpec
 
 EPSILON = 1e-7  # keras.config.epsilon()
-HELPERS = {"sigmoid", "softplus", "log_sigmoid", "relu", "softmax", "log_softmax", "one_hot", "take"}
-AXIS_FUNCTIONS = {"mean", "sum", "max", "min", "softmax", "log_softmax", "take"}
+HELPERS = {
+    "sigmoid",
+    "softplus",
+    "log_sigmoid",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "one_hot",
+    "take",
+    "logsumexp",
+    "eye",
+    "gram",
+}
+AXIS_FUNCTIONS = {"mean", "sum", "max", "min", "softmax", "log_softmax", "take", "logsumexp", "expand_dims"}
 
 
 def numpy_function(name: str):

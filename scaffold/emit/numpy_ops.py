@@ -40,3 +40,17 @@ def one_hot(labels, depth):
 
 def take(x, index, axis=-1):
     return np.take(x, int(index), axis=axis)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    top = np.max(x, axis=axis, keepdims=True)
+    total = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
+def eye(x):
+    return np.eye(np.shape(x)[0], dtype=np.float64)
+
+
+def gram(x):
+    return x @ np.swapaxes(x, -1, -2)

@@ -14,7 +14,7 @@ from scaffold.sinks import python_message, python_string
 from scaffold.spec import LossSpec, Param
 
 # Keras 3.15 computes these in float32 for float64 inputs on JAX or PyTorch; `_exact_ops` does not.
-EXACT_OPS = frozenset({"minimum", "maximum", "clip", "where", "mean", "tanh"})
+EXACT_OPS = frozenset({"minimum", "maximum", "clip", "where", "mean", "tanh", "arctan", "gram"})
 # Of those, the ones that take their dtype from a tensor argument (one must be a tensor).
 DTYPE_FROM_ARGUMENTS = frozenset({"minimum", "maximum", "clip", "where"})
 
@@ -55,6 +55,8 @@ class PythonEmitter(Emitter):
             values = 1 if name == "where" else 0  # where's condition gives no dtype
             if not any(is_tensor(a) for a in args[values:]):  # plain numbers: give one the loss's dtype
                 parts[values] = self.cast_to_input_dtype(parts[values])
+        if name == "eye":  # the batch's identity matrix: the batch size is known only at run time
+            return f"{self.fn('eye')}({self.fn('shape')}({parts[0]})[0], dtype=y_pred.dtype)"
         if name == "one_hot":
             # Each label compared with every class index: the same rows as ops.one_hot, which on
             # torch builds an int64 one-hot first and costs as much as the rest of the loss.

@@ -56,11 +56,14 @@ class REmitter(Emitter):
             return [self.expression(e) for e in exprs]
 
     def ops(self, name: str, *parts: str) -> str:
-        one_line = f"keras$ops${name}({', '.join(parts)})"
+        return self.call_text(f"keras$ops${name}", *parts)
+
+    def call_text(self, function: str, *parts: str) -> str:
+        one_line = f"{function}({', '.join(parts)})"
         if len(one_line) <= self.width and "\n" not in one_line:
             return one_line
         arguments = ",\n".join("  " + part.replace("\n", "\n  ") for part in parts)
-        return f"keras$ops${name}(\n{arguments}\n)"
+        return f"{function}(\n{arguments}\n)"
 
     def integer(self, expr) -> str:
         """Where Python needs an int (take's index, one_hot's depth), a literal is an R integer."""
@@ -79,6 +82,8 @@ class REmitter(Emitter):
         return super().unary(expr)
 
     def binary(self, expr: Binary) -> tuple[str, int]:
+        if adds_two_tensors(expr):  # the package's add_tensors(): keras$ops$add may broadcast wrongly
+            return self.call_text("add_tensors", *self.arguments(expr.left, expr.right)), PRECEDENCE["atom"]
         if is_tensor(expr):
             return self.ops(TENSOR_BINARY[expr.op], *self.arguments(expr.left, expr.right)), PRECEDENCE["atom"]
         return self.infix(expr.op, expr.left, expr.right, PRECEDENCE[expr.op], "^" if expr.op == "**" else None)
@@ -110,6 +115,10 @@ class REmitter(Emitter):
         if expr.function == "where":
             return self.where(*expr.args)
         parts = self.arguments(*expr.args)
+        if expr.function == "eye":  # the batch's identity matrix: the batch size is known only at run time
+            return self.ops("eye", f"keras$ops$shape({parts[0]})[[1]]", "dtype = y_pred$dtype")
+        if expr.function == "gram":
+            return self.ops("matmul", parts[0], self.ops("transpose", parts[0]))
         if expr.function in ("take", "one_hot"):
             parts[1] = self.integer(expr.args[1])
         if expr.function == "one_hot":
@@ -164,6 +173,19 @@ def function_body(spec: LossSpec) -> str:
         lines.append(prefix + REmitter(LINE_WIDTH - BODY_INDENT - len(prefix)).expression(statement.value))
     lines.append(REmitter().expression(last.value))
     return "\n".join(lines)
+
+
+def adds_two_tensors(expr) -> bool:
+    """`a + b` of two tensors: on TensorFlow, keras$ops$add(a, b) takes an (n, 1) b for a bias and
+    adds it along a's last axis when a is (n, n) (Keras 3.15), so R adds through add_tensors()."""
+    return isinstance(expr, Binary) and expr.op == "+" and is_tensor(expr.left) and is_tensor(expr.right)
+
+
+def uses_add_tensors(spec: LossSpec) -> bool:
+    """Whether the body calls the package's add_tensors() helper."""
+    if spec.formula is None or "r" in spec.code:
+        return False
+    return any(adds_two_tensors(e) for statement in spec.formula.statements for e in walk(statement.value))
 
 
 def uses_last_dim(spec: LossSpec) -> bool:

@@ -148,7 +148,7 @@ def build_context(
         dict.fromkeys(
             "regression" if loss["task"] == "multi_output" else loss["task"]
             for loss in losses
-            if loss["task"] != "metric"
+            if loss["task"] not in ("metric", "embedding")  # their data make_data builds apart
         )
     )
     project["summary_toml"] = (

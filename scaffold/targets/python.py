@@ -100,6 +100,9 @@ HEADS = {  # output activation of the toy models, by task (and whether y_pred is
     "categorical": "softmax",
     "sparse_categorical": "softmax",
     "metric": "softplus",
+    "boxes": "linear",
+    "embedding": "linear",
+    "gaussian": "linear",  # mean and log-variance are both unbounded
 }
 
 
@@ -133,5 +136,14 @@ def _input_docs(spec: LossSpec) -> tuple[str, str]:
         "metric": (
             "Pair labels, 1 for similar and 0 for dissimilar, shape ``(batch, 1)``.",
             "Distances, shape ``(batch, 1)``.",
+        ),
+        "boxes": ("True boxes, shape ``(batch, 4)``.", "Predicted boxes, shape ``(batch, 4)``."),
+        "embedding": (
+            "Integer class labels, shape ``(batch,)`` or ``(batch, 1)``.",
+            "Embeddings, shape ``(batch, dims)``; the loss compares the samples of the batch.",
+        ),
+        "gaussian": (
+            "Targets, shape ``(batch,)`` or ``(batch, 1)``.",
+            "Predicted mean and log-variance, shape ``(batch, 2)``.",
         ),
     }[spec.task]

@@ -3,6 +3,7 @@ escaped for each place it lands (roxygen comments, the Rd file, DESCRIPTION fiel
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,7 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "r_checks": r_emit.param_checks(spec),
         "r_check_helpers": checks,
         "r_uses_last_dim": r_emit.uses_last_dim(spec),
+        "r_uses_add_tensors": r_emit.uses_add_tensors(spec),
         "r_signature": ", ".join(signature),
         # this loss's entry of train.R's `losses` list
         "r_train_entry": _r_layout(
@@ -139,7 +141,8 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "r_example_roxygen": "\n".join("#'   " + line for line in "\n".join(example).split("\n")),
         "rd_example_code": "\n".join("  " + line for line in sinks.rd_code("\n".join(example)).split("\n")),
         "rd_usage": sinks.rd_code(f"{names.r_function}({usage})"),
-        "r_example_loss": ", ".join(repr(float(v)) for v in first["loss"]),
+        # after "#'   # " in R/loss.R, and in the Rd example: lines of at most 80 characters
+        "r_example_loss": "\n".join(textwrap.wrap(", ".join(repr(float(v)) for v in first["loss"]), 72)),
         "r_dcf_title": sinks.dcf_text(r_emit.title_case(spec.title)),
         "r_dcf_description": sinks.dcf_text(
             f"{spec.summary.rstrip('.')}. A Keras 3 loss function for R, "
@@ -177,6 +180,7 @@ def package_context(losses: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "r_check_helpers": helpers,
         "r_uses_last_dim": any(loss["r_uses_last_dim"] for loss in losses),
+        "r_uses_add_tensors": any(loss["r_uses_add_tensors"] for loss in losses),
         "r_exports": sorted(functions),
         "r_dcf_title": title,
         "r_dcf_description": description,

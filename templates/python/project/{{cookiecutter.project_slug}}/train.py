@@ -44,6 +44,14 @@ def make_data(task, outputs, samples=512, seed=0):
         x = np.concatenate([centers[left] + noise[0], centers[right] + noise[1]], axis=-1)
         return x, (left == right).astype("float32")[:, None]
 {%- endif %}
+{%- if "embedding" in tasks %}
+    if task == "embedding":
+        # Points around 4 cluster centres; the label is the cluster.
+        centers = rng.normal(scale=3.0, size=(4, FEATURES))
+        labels = rng.integers(0, 4, samples)
+        x = centers[labels] + rng.normal(size=(samples, FEATURES))
+        return x.astype("float32"), labels.astype("int32")
+{%- endif %}
 {%- if project.data_tasks %}
     x = rng.normal(size=(samples, FEATURES)).astype("float32")
     scores = x @ rng.normal(size=(FEATURES, outputs))
@@ -59,6 +67,14 @@ def make_data(task, outputs, samples=512, seed=0):
         y = np.eye(outputs, dtype="float32")[scores.argmax(axis=-1)]
 {%- elif task == "sparse_categorical" %}
         y = scores.argmax(axis=-1).astype("int32")
+{%- elif task == "boxes" %}
+        # A box around the origin in every box_format: two small negative numbers, then two near 2
+        # (corners, or a corner or centre and a width and height).
+        y = np.concatenate([-0.1 - 0.4 / (1 + np.exp(-scores[:, :2])), 1.5 + 1 / (1 + np.exp(-scores[:, 2:]))], axis=-1)
+        y = y.astype("float32")
+{%- elif task == "gaussian" %}
+        # One target per sample with noise the model can learn the variance of.
+        y = (scores[:, :1] + rng.normal(scale=0.3, size=(samples, 1))).astype("float32")
 {%- endif %}
 {%- endfor %}
     else:

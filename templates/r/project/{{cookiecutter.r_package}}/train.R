@@ -39,13 +39,22 @@ make_data <- function(task, n_outputs, samples = 512L, seed = 0L) {
     return(list(x = x, y = matrix(as.numeric(left == right), ncol = 1L)))
   }
 {%- endif %}
-{%- if tasks != ["metric"] %}
+{%- if "embedding" in tasks %}
+  if (task == "embedding") {
+    # Points around 4 cluster centres; the label is the cluster.
+    centers <- matrix(rnorm(4L * n_features, sd = 3), 4L, n_features)
+    labels <- sample.int(4L, samples, replace = TRUE)
+    noise <- matrix(rnorm(samples * n_features), samples, n_features)
+    return(list(x = centers[labels, ] + noise, y = array(labels - 1L)))
+  }
+{%- endif %}
+{%- if tasks | reject("in", ["metric", "embedding"]) | list %}
   x <- matrix(rnorm(samples * n_features), samples, n_features)
   weights <- matrix(rnorm(n_features * n_outputs), n_features, n_outputs)
   scores <- x %*% weights
   y <- switch(
     task,
-{%- for task in tasks if task != "metric" %}
+{%- for task in tasks if task not in ("metric", "embedding") %}
 {%- if task in ("regression", "multi_output") %}
     {{ task }} = scores +
       matrix(rnorm(length(scores), sd = 0.1), nrow(scores)),
@@ -63,6 +72,17 @@ make_data <- function(task, n_outputs, samples = 512L, seed = 0L) {
     # Integer labels 0 .. n_outputs - 1, shape (samples); array() so that
     # Python gets a NumPy array, not a list.
     sparse_categorical = array(max.col(scores, ties.method = "first") - 1L),
+{%- elif task == "boxes" %}
+    # A box around the origin in every box_format: two small negative
+    # numbers, then two near 2 (corners, or a corner or centre and a size).
+    boxes = cbind(
+      -0.1 - 0.4 * stats::plogis(scores[, 1:2]),
+      1.5 + stats::plogis(scores[, 3:4])
+    ),
+{%- elif task == "gaussian" %}
+    # One target per sample, with noise whose variance the model can learn.
+    gaussian = scores[, 1, drop = FALSE] +
+      matrix(rnorm(samples, sd = 0.3), ncol = 1L),
 {%- endif %}
 {%- endfor %}
     stop("no synthetic data for the ", task, " task", call. = FALSE)

@@ -2,9 +2,10 @@
 
 Off TensorFlow, ``keras.backend.result_type`` maps float64 to float32 (Keras 3.15), so some ops
 compute a float64 loss at float32 precision (a relative error of 1e-7 instead of 1e-16): ``mean``
-on JAX and PyTorch, ``tanh`` on JAX, and on PyTorch ``minimum``, ``maximum``, and a Python number
-given to ``clip`` or ``where`` (it becomes a float32 tensor). The losses call these instead; each
-takes the same arguments as its ``keras.ops`` namesake and, on TensorFlow, is that function.
+on JAX and PyTorch, ``tanh`` and ``arctan`` on JAX, and on PyTorch ``minimum``, ``maximum``,
+``matmul``, and a Python number given to ``clip`` or ``where`` (it becomes a float32 tensor). The
+losses call these instead; each takes the same arguments as its ``keras.ops`` namesake (``gram(x)``
+is ``matmul(x, transpose(x))``) and, on TensorFlow, is that function.
 """
 
 import keras
@@ -50,6 +51,23 @@ def tanh(x):
     import jax.numpy as jnp
 
     return jnp.tanh(x)
+
+
+def arctan(x):
+    if BACKEND != "jax":
+        return ops.arctan(x)
+    import jax.numpy as jnp
+
+    return jnp.arctan(x)
+
+
+def gram(x):
+    """The dot products of x's rows with each other, shape (batch, batch)."""
+    if BACKEND != "torch":
+        return ops.matmul(x, ops.transpose(x))
+    import torch
+
+    return torch.matmul(x, x.transpose(0, 1))
 
 
 def _in_common_dtype(*values):

@@ -55,7 +55,7 @@ keras <- NULL
 #' if (reticulate::py_module_available("keras")) {
 {{ loss.r_example_roxygen }}
 #'   # The loss gives a tensor; convert_to_numpy() turns it into an R array:
-#'   # {{ loss.r_example_loss }}
+#'   # {{ loss.r_example_loss | replace("\n", "\n#'   # ") }}
 #'   keras <- reticulate::import("keras")
 #'   keras$ops$convert_to_numpy(loss(y_true, y_pred))
 #' }
@@ -139,6 +139,15 @@ check_choice <- function(x, choices, allowed,
   invisible(x)
 }
 {%- endif %}
+{%- endif %}
+{%- if project.r_uses_add_tensors %}
+
+# a + b for two tensors. On TensorFlow, keras$ops$add(a, b) takes an (n, 1)
+# or (n) b for a bias and adds it along the last axis of an (n, n) a (Keras
+# 3.15); subtracting the negation broadcasts as R and NumPy do, exactly.
+add_tensors <- function(x1, x2) {
+  keras$ops$subtract(x1, keras$ops$negative(x2))
+}
 {%- endif %}
 {%- if project.r_uses_last_dim %}
 

@@ -8,7 +8,7 @@ from keras import ops
 
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
 
-from .cases import EXAMPLES, PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
+from .cases import EXAMPLES, {% if cookiecutter.task == "embedding" %}EXTREMES, {% endif %}PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
 from .reference import reference_loss
 
 
@@ -69,7 +69,7 @@ def test_half_precision_computes_in_float32(dtype):
 def test_one_value_per_sample():
     values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
     assert tuple(values.shape) == (len(RANDOM_Y_PRED),)
-{% if cookiecutter.task == "sparse_categorical" %}
+{% if cookiecutter.task in ("sparse_categorical", "embedding") %}
 
 def test_labels_with_and_without_trailing_axis():
     labels = RANDOM_Y_TRUE.reshape(-1)
@@ -77,7 +77,15 @@ def test_labels_with_and_without_trailing_axis():
     column = {{ cookiecutter.function_name }}(labels[:, None], RANDOM_Y_PRED, **PARAMS)
     np.testing.assert_allclose(flat, column, rtol=1e-6)
     assert tuple(flat.shape) == (len(labels),)
-{% elif cookiecutter.task not in ("categorical", "multi_output") %}
+{% elif cookiecutter.task == "gaussian" %}
+
+def test_targets_with_and_without_trailing_axis():
+    # A (batch,) target against (batch, 2) predictions must not broadcast to (batch, batch).
+    loss = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)
+    flat = loss(RANDOM_Y_TRUE[:, 0], RANDOM_Y_PRED)
+    assert tuple(flat.shape) == (len(RANDOM_Y_PRED),)
+    np.testing.assert_allclose(flat, loss(RANDOM_Y_TRUE, RANDOM_Y_PRED), rtol=1e-6)
+{% elif cookiecutter.task not in ("categorical", "multi_output", "boxes") %}
 
 def test_targets_without_trailing_axis_are_aligned():
     # A (batch,) target against a (batch, 1) prediction must not broadcast to (batch, batch).
@@ -87,11 +95,28 @@ def test_targets_without_trailing_axis_are_aligned():
     assert tuple(values.shape) == (len(y_pred),)
     np.testing.assert_allclose(values, expected, rtol=1e-5)
 {% endif %}
-{%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical", "metric") %}
+{%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical", "metric", "embedding") %}
 
 def test_integer_labels():
     # Loss.__call__ casts integer labels to float; the loss must give the same values either way.
     as_int = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE.astype("int32"), RANDOM_Y_PRED)
     as_float = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
     np.testing.assert_allclose(as_int, as_float, rtol=1e-6)
+{%- endif %}
+{%- if cookiecutter.task == "embedding" %}
+
+
+def test_permuting_the_batch_permutes_the_values():
+    # Each anchor's value depends on the rest of the batch, never on where the anchor sits in it.
+    order = np.random.default_rng(0).permutation(len(RANDOM_Y_PRED))
+    values = as_float64({{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS))
+    permuted = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE[order], RANDOM_Y_PRED[order], **PARAMS)
+    np.testing.assert_allclose(permuted, values[order], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in EXTREMES if c["name"].startswith("no_")], ids=lambda c: c["name"])
+def test_anchors_without_a_positive_or_a_negative_get_the_documented_value(case):
+    y_true, y_pred = as_float64(case["y_true"]), as_float64(case["y_pred"])
+    values = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
+    np.testing.assert_allclose(values, reference_loss(y_true, y_pred, **PARAMS), rtol=1e-10, atol=1e-12)
 {%- endif %}

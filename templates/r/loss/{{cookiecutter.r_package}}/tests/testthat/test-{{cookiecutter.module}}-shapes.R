@@ -20,7 +20,7 @@ test_that("the function is a Python callable named after the R function", {
     "{{ cookiecutter.r_function }}"
   )
 })
-{%- if cookiecutter.task == "sparse_categorical" %}
+{%- if cookiecutter.task in ("sparse_categorical", "embedding") %}
 
 test_that("labels of shape (batch) and (batch, 1) give the same values", {
   skip_if_no_keras()
@@ -31,7 +31,17 @@ test_that("labels of shape (batch) and (batch, 1) give the same values", {
   expect_close(flat, column, rtol = 1e-6)
   expect_equal(length(flat), length(labels))
 })
-{%- elif cookiecutter.task not in ("categorical", "multi_output") %}
+{%- elif cookiecutter.task == "gaussian" %}
+
+test_that("targets of shape (batch) and (batch, 1) give the same values", {
+  skip_if_no_keras()
+  loss <- make_loss(cases)
+  flat <- as_r(loss(as.numeric(cases$random_y_true), cases$random_y_pred))
+  column <- as_r(loss(cases$random_y_true, cases$random_y_pred))
+  expect_equal(length(flat), NROW(cases$random_y_pred))
+  expect_close(flat, column, rtol = 1e-6)
+})
+{%- elif cookiecutter.task not in ("categorical", "multi_output", "boxes") %}
 
 test_that("targets of shape (batch) align with predictions (batch, 1)", {
   skip_if_no_keras()
@@ -45,7 +55,7 @@ test_that("targets of shape (batch) align with predictions (batch, 1)", {
 })
 {%- endif %}
 {%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical",
-                              "metric") %}
+                              "metric", "embedding") %}
 
 test_that("integer labels give the same values as float labels", {
   skip_if_no_keras()
@@ -57,5 +67,19 @@ test_that("integer labels give the same values as float labels", {
     as_r(loss(cases$random_y_true, cases$random_y_pred)),
     rtol = 1e-6
   )
+})
+{%- endif %}
+{%- if cookiecutter.task == "embedding" %}
+
+test_that("permuting the batch permutes the values", {
+  skip_if_no_keras()
+  loss <- make_loss(cases)
+  order <- rev(seq_len(NROW(cases$random_y_pred)))
+  values <- as_r(loss(cases$random_y_true, cases$random_y_pred))
+  permuted <- as_r(loss(
+    cases$random_y_true[order, , drop = FALSE],
+    cases$random_y_pred[order, , drop = FALSE]
+  ))
+  expect_close(permuted, values[order], rtol = 1e-6)
 })
 {%- endif %}

@@ -6,7 +6,10 @@ train_script <- function() {
   normalizePath(file.path("..", "..", "train.R"), mustWork = FALSE)
 }
 
-for (module in c({% for loss in cookiecutter._project.losses %}"{{ loss.module }}"{{ ", " if not loop.last }}{% endfor %})) {
+modules <- c(
+  {{ cookiecutter._project.losses | map(attribute="module") | map("tojson") | join(", ") | wordwrap(76, False, "\n  ") }}
+)
+for (module in modules) {
   local({
     module <- module
     test_that(sprintf("train.R: the loss falls on a quick run (%s)", module), {
