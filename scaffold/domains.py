@@ -16,6 +16,7 @@ from scaffold.formula import MAX_WIDTH, take_indexes
 from scaffold.spec import LossSpec
 
 BATCH = 6
+PIXELS = 5  # a segmentation sample's pixels in the test inputs
 # MAX_WIDTH (from scaffold.formula, where the language's limits live): classes or outputs a loss
 # is tested with; take() indexes stay below it and float lists (class weights) hold at most as many.
 
@@ -39,7 +40,7 @@ def uses_logits(spec: LossSpec, params: dict[str, Any]) -> bool:
 def width(spec: LossSpec, params: dict[str, Any]) -> int:
     """Size of the last axis: classes for classification (a class-weight list fixes it)."""
     for name, param in spec.params.items():
-        if param.type == "float_list" and spec.task in ("categorical", "sparse_categorical"):
+        if param.type == "float_list" and spec.task in ("categorical", "sparse_categorical", "segmentation"):
             return len(params[name])
     if spec.task == "metric":
         return 1
@@ -89,6 +90,11 @@ def sample(spec: LossSpec, params: dict[str, Any], rng: np.random.Generator, bat
         pred = true + rng.normal(scale=0.25, size=(batch, 4))
         pred[:, 2:] = np.maximum(pred[:, 2:], pred[:, :2] + 0.1)
         y_true, y_pred = encode_boxes(true, box_format(params)), encode_boxes(pred, box_format(params))
+    elif task == "segmentation":  # PIXELS pixels per image, each with its class
+        labels = rng.integers(0, d, size=(batch, PIXELS))
+        scores = rng.uniform(-2.0, 2.0, size=(batch, PIXELS, d))
+        y_pred = scores if logits else _softmax(scores)
+        y_true = np.eye(d)[labels]
     elif task == "embedding":  # every label twice, so each anchor has one positive (a balanced batch)
         y_true = rng.permutation(np.arange(batch) // 2).astype(np.float64)[:, None]
         y_pred = rng.normal(size=(batch, d))
@@ -153,6 +159,15 @@ def extremes(spec: LossSpec, params: dict[str, Any]) -> list[Case]:
         pairs = [("identical", unit, unit.copy()), ("far_apart", unit, far), ("empty", point, point)]
         layout = box_format(params)
         return [Case(name, encode_boxes(true, layout), encode_boxes(pred, layout)) for name, true, pred in pairs]
+    if task == "segmentation":  # predictions exactly right or wrong; a class missing from the batch
+        labels = np.array([[0, 1, 0, 1], [1, 0, 1, 0]]) % d
+        right, wrong = np.eye(d)[labels], np.eye(d)[(labels + 1) % d]
+        if logits:
+            return [
+                Case("huge_logits_right", right, 1e4 * (2 * right - 1)),
+                Case("huge_logits_wrong", right, 1e4 * (2 * wrong - 1)),
+            ]
+        return [Case("saturated_right", right, right.copy()), Case("saturated_wrong", right, wrong)]
     if task == "embedding":  # one point for everyone, huge embeddings, no positive, no negative
         mixed = np.array([[0.0], [0.0], [1.0], [1.0]])
         rows = np.array([[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, -1], [-1, -1, 1, 1]], dtype=np.float64)

@@ -90,6 +90,7 @@ FUNCTIONS: dict[str, Function] = {
         ),
         Function("eye", ("x",), "the (batch, batch) identity matrix for x's batch", needs_axes=True),
         Function("gram", ("x",), "dot products of x's rows with each other: (batch, batch)", needs_axes=True),
+        Function("batch_total", ("x",), "the sum over the batch, given to every sample (same shape)", needs_axes=True),
     ]
 }
 

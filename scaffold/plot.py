@@ -94,6 +94,18 @@ def sweeps(spec: LossSpec, values: dict[str, Any]) -> tuple[str, list[Sweep]]:
             Sweep("similar (1)", x, np.ones((POINTS, 1)), column),
             Sweep("dissimilar (0)", x, np.zeros((POINTS, 1)), column),
         ]
+    if task == "segmentation":  # one pixel of class 0; its predicted probability (or logit) moves
+        x = np.linspace(-6.0, 6.0, POINTS) if logits else np.linspace(0.001, 0.999, POINTS)
+        y_true = np.zeros((POINTS, 1, d))
+        y_true[..., 0] = 1.0
+        if logits:
+            y_pred = np.zeros((POINTS, 1, d))
+        else:
+            y_pred = np.tile(((1.0 - x) / max(d - 1, 1))[:, None, None], (1, 1, d))
+        y_pred[:, 0, 0] = x
+        return ("logit" if logits else "probability") + " of the true class (a one-pixel mask)", [
+            Sweep("", x, y_true, y_pred, y_true.astype(bool))
+        ]
     if task == "boxes":  # a unit box, and predicted boxes sliding across it
         x = np.linspace(-2.5, 2.5, POINTS)
         layout = domains.box_format(values)

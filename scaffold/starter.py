@@ -85,6 +85,20 @@ STARTERS = {
         ([[0.0, 0.0, 2.0, 2.0]], [[1.0, 1.0, 3.0, 3.0]]),
         ([[0.0, 0.0, 1.0, 1.0]], [[0.0, 0.5, 1.0, 1.5]]),
     ),
+    "segmentation": (
+        "smooth",
+        "1.0",
+        "Added to the Dice ratio's denominator.",
+        (
+            "# sums over each image's pixels (axis 1), one value per class; the mismatch is\n"
+            "# total - 2 * overlap, written without its cancellation for near-perfect masks\n"
+            "mismatch = sum(y_true * (1 - y_pred) + (1 - y_true) * y_pred, axis=1)\n"
+            "total = sum(y_true + y_pred, axis=1)\n"
+            "loss = mean(mismatch / (total + smooth), axis=-1)"
+        ),
+        ([[[1, 0], [0, 1]]], [[[0.8, 0.2], [0.4, 0.6]]]),
+        ([[[0, 1], [0, 1]]], [[[0.5, 0.5], [0.1, 0.9]]]),
+    ),
     "embedding": (
         "margin",
         "1.0",

@@ -13,5 +13,6 @@ TASKS = {
     "metric": "pair labels (1 similar, 0 dissimilar); y_pred is a non-negative distance",
     "boxes": "one bounding box per sample, shape (batch, 4), in the loss's box_format (xyxy by default)",
     "embedding": "integer labels, shape (batch,) or (batch, 1); y_pred embeddings (batch, dims), compared in the batch",
+    "segmentation": "one-hot masks (batch, ..., classes), e.g. (batch, height, width, classes); y_pred as categorical",
     "gaussian": "real targets, shape (batch,) or (batch, 1); y_pred packs mean and log-variance, shape (batch, 2)",
 }

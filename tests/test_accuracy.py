@@ -81,6 +81,12 @@ def inputs(spec, values, size: str, rng: np.random.Generator) -> tuple[np.ndarra
         off = rng.uniform(1e-4, 1e-3, size=(BATCH, d))  # distance from the right (small) or wrong (large) label
         near = np.where(y_true == 1.0, 1.0 - off, off) if size == "small" else np.where(y_true == 1.0, off, 1.0 - off)
         return y_true, near
+    if task == "segmentation":  # masks of 4 pixels, each pixel as a categorical sample
+        labels = rng.integers(0, d, size=(BATCH, 4))
+        scores = rng.uniform(-1.0, 1.0, size=(BATCH, 4, d))
+        scores += sign * 8.0 * np.eye(d)[labels]  # the true class far ahead (small) or far behind (large)
+        y_pred = scores if logits else np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+        return np.eye(d)[labels], y_pred
     labels = rng.integers(0, d, size=BATCH)
     scores = rng.uniform(-1.0, 1.0, size=(BATCH, d))
     scores[np.arange(BATCH), labels] += sign * 8.0  # the true class far ahead (small) or far behind (large)

@@ -238,7 +238,11 @@ def test_a_name_that_would_make_a_keyword_is_refused_at_the_name_prompt(tmp_path
 
 @pytest.mark.parametrize(
     "typo, meant",
-    [("focal", ["binary_focal", "sparse_focal"]), ("hubr", ["huber"]), ("cce", ["label_smoothed_cce", "weighted_cce"])],
+    [
+        ("focal", ["binary_focal", "focal_tversky", "sparse_focal"]),
+        ("hubr", ["huber"]),
+        ("cce", ["label_smoothed_cce", "weighted_cce"]),
+    ],
 )
 def test_a_kind_typo_suggests_every_kind_it_may_mean(capsys, typo, meant):
     code, _, err = run(capsys, "show", typo)

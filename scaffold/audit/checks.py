@@ -205,7 +205,7 @@ def check_sample_weight(ctx: Context) -> Result:
 
 
 def check_label_rank(ctx: Context) -> Result:
-    if ctx.task in ("categorical", "multi_output", "boxes"):
+    if ctx.task in ("categorical", "multi_output", "boxes", "segmentation"):
         return skipped("label_rank", f"labels have the prediction's shape for task {ctx.task}")
     case = ctx.sample()
     batch = len(case.y_pred)

@@ -93,6 +93,11 @@ def both_scalar(a: Expr, b: Expr) -> bool:
     return a.kind == SCALAR and b.kind == SCALAR
 
 
+def flattens_images(task: str) -> bool:
+    """Segmentation masks of any rank, (batch, ..., classes), become (batch, pixels, classes)."""
+    return task == "segmentation"
+
+
 def squeezes_labels(task: str) -> bool:
     """Class labels (sparse, or an embedding's) lose their trailing axis; every other task gains one
     on y_true if missing."""

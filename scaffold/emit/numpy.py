@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from scaffold.emit import numpy_ops
-from scaffold.emit.base import prelude, squeezes_labels, statements
+from scaffold.emit.base import flattens_images, prelude, squeezes_labels, statements
 from scaffold.emit.python import PythonEmitter
 from scaffold.errors import SpecError
 from scaffold.formula import (
@@ -47,6 +47,7 @@ HELPERS = {
     "logsumexp",
     "eye",
     "gram",
+    "batch_total",
 }
 AXIS_FUNCTIONS = {"mean", "sum", "max", "min", "softmax", "log_softmax", "take", "logsumexp", "expand_dims"}
 
@@ -70,7 +71,12 @@ def function_body(spec: LossSpec) -> str:
     if "numpy" in spec.code:
         return spec.code["numpy"].strip("\n")
     lines = ["y_pred = np.asarray(y_pred, dtype=np.float64)", "y_true = np.asarray(y_true, dtype=np.float64)"]
-    if squeezes_labels(spec.task):
+    if flattens_images(spec.task):
+        lines += [
+            "y_pred = y_pred.reshape(y_pred.shape[0], -1, y_pred.shape[-1])",
+            "y_true = y_true.reshape(y_pred.shape)",
+        ]
+    elif squeezes_labels(spec.task):
         lines += ["if y_true.ndim == y_pred.ndim:", "    y_true = y_true[..., 0]"]
     else:
         lines += ["if y_true.ndim == y_pred.ndim - 1:", "    y_true = y_true[..., None]"]
@@ -122,7 +128,12 @@ def evaluate(spec: LossSpec, y_true: Any, y_pred: Any, params: dict[str, Any] | 
         raise SpecError("y_true and y_pred must be rectangular arrays of numbers", path) from None
     if y_pred.ndim == 0:
         raise SpecError("y_pred needs at least one axis (one row per sample)", path)
-    if squeezes_labels(spec.task):
+    if flattens_images(spec.task):
+        if y_pred.ndim < 2 or y_true.size != y_pred.size:
+            raise SpecError("segmentation masks need y_true and y_pred of one shape (batch, ..., classes)", path)
+        y_pred = y_pred.reshape(y_pred.shape[0], -1, y_pred.shape[-1])
+        y_true = y_true.reshape(y_pred.shape)
+    elif squeezes_labels(spec.task):
         if y_true.ndim == y_pred.ndim:
             y_true = y_true[..., 0]
     elif y_true.ndim == y_pred.ndim - 1:

@@ -54,3 +54,7 @@ def eye(x):
 
 def gram(x):
     return x @ np.swapaxes(x, -1, -2)
+
+
+def batch_total(x):
+    return np.broadcast_to(np.sum(x, axis=0, keepdims=True), np.shape(x))

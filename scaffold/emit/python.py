@@ -8,7 +8,16 @@ generated package's `_exact_ops` module instead (templates/python/project/.../_e
 
 from __future__ import annotations
 
-from scaffold.emit.base import PRECEDENCE, Emitter, format_number, is_tensor, prelude, squeezes_labels, statements
+from scaffold.emit.base import (
+    PRECEDENCE,
+    Emitter,
+    flattens_images,
+    format_number,
+    is_tensor,
+    prelude,
+    squeezes_labels,
+    statements,
+)
 from scaffold.formula import BOOL_TENSOR, Call, Conditional
 from scaffold.sinks import python_message, python_string
 from scaffold.spec import LossSpec, Param
@@ -57,6 +66,9 @@ class PythonEmitter(Emitter):
                 parts[values] = self.cast_to_input_dtype(parts[values])
         if name == "eye":  # the batch's identity matrix: the batch size is known only at run time
             return f"{self.fn('eye')}({self.fn('shape')}({parts[0]})[0], dtype=y_pred.dtype)"
+        if name == "batch_total":  # the batch's sum, broadcast back to every sample
+            total = f"{self.fn('sum')}({parts[0]}, axis=0, keepdims=True)"
+            return f"{self.fn('broadcast_to')}({total}, {self.fn('shape')}({parts[0]}))"
         if name == "one_hot":
             # Each label compared with every class index: the same rows as ops.one_hot, which on
             # torch builds an int64 one-hot first and costs as much as the rest of the loss.
@@ -82,7 +94,13 @@ def function_body(spec: LossSpec, emitter: PythonEmitter | None = None) -> str:
         '    y_pred = ops.cast(y_pred, "float32")',
         "y_true = ops.cast(y_true, y_pred.dtype)",
     ]
-    if squeezes_labels(spec.task):
+    if flattens_images(spec.task):
+        lines += [
+            "# Masks of shape (batch, height, width, classes), or of any rank: one row of pixels per sample.",
+            "y_pred = ops.reshape(y_pred, (ops.shape(y_pred)[0], -1, ops.shape(y_pred)[-1]))",
+            "y_true = ops.reshape(y_true, ops.shape(y_pred))",
+        ]
+    elif squeezes_labels(spec.task):
         lines += [
             "if len(y_true.shape) == len(y_pred.shape):  # labels of shape (batch, 1)",
             "    y_true = ops.squeeze(y_true, axis=-1)",

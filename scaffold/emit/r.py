@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import contextlib
 
-from scaffold.emit.base import PRECEDENCE, Emitter, both_scalar, format_number, is_tensor, prelude, squeezes_labels
+from scaffold.emit.base import (
+    PRECEDENCE,
+    Emitter,
+    both_scalar,
+    flattens_images,
+    format_number,
+    is_tensor,
+    prelude,
+    squeezes_labels,
+)
 from scaffold.formula import BOOL_TENSOR, Binary, Call, Compare, Conditional, Name, Number, Unary, walk
 from scaffold.sinks import r_string
 from scaffold.spec import LossSpec, Param, format_bound
@@ -119,6 +128,10 @@ class REmitter(Emitter):
             return self.ops("eye", f"keras$ops$shape({parts[0]})[[1]]", "dtype = y_pred$dtype")
         if expr.function == "gram":
             return self.ops("matmul", parts[0], self.ops("transpose", parts[0]))
+        if expr.function == "batch_total":  # the batch's sum, broadcast back to every sample
+            with self.narrower(3):
+                total = self.ops("sum", parts[0], "axis = 0L", "keepdims = TRUE")
+            return self.ops("broadcast_to", total, self.ops("shape", parts[0]))
         if expr.function in ("take", "one_hot"):
             parts[1] = self.integer(expr.args[1])
         if expr.function == "one_hot":
@@ -145,7 +158,17 @@ def function_body(spec: LossSpec) -> str:
         "}",
         "y_true <- keras$ops$cast(y_true, y_pred$dtype)",
     ]
-    if squeezes_labels(spec.task):
+    if flattens_images(spec.task):
+        lines += [
+            "# Masks (batch, height, width, classes), or of any rank: one row of pixels",
+            "# per sample.",
+            "y_pred <- keras$ops$reshape(",
+            "  y_pred,",
+            "  list(keras$ops$shape(y_pred)[[1]], -1L, last_dim(y_pred))",
+            ")",
+            "y_true <- keras$ops$reshape(y_true, keras$ops$shape(y_pred))",
+        ]
+    elif squeezes_labels(spec.task):
         lines += [
             "# Labels of shape (batch, 1) lose their last axis.",
             "if (length(y_true$shape) == length(y_pred$shape)) {",
@@ -189,8 +212,11 @@ def uses_add_tensors(spec: LossSpec) -> bool:
 
 
 def uses_last_dim(spec: LossSpec) -> bool:
-    """Whether the body calls the package's last_dim() helper (the formula's `num_classes`)."""
-    return spec.formula is not None and "r" not in spec.code and "num_classes" in spec.formula.names_used()
+    """Whether the body calls the package's last_dim() helper (the formula's `num_classes`, and a
+    segmentation mask's classes)."""
+    if spec.formula is None or "r" in spec.code:
+        return False
+    return flattens_images(spec.task) or "num_classes" in spec.formula.names_used()
 
 
 def index_params(spec: LossSpec) -> list[str]:

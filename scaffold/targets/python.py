@@ -102,6 +102,7 @@ HEADS = {  # output activation of the toy models, by task (and whether y_pred is
     "metric": "softplus",
     "boxes": "linear",
     "embedding": "linear",
+    "segmentation": "softmax",
     "gaussian": "linear",  # mean and log-variance are both unbounded
 }
 
@@ -138,6 +139,10 @@ def _input_docs(spec: LossSpec) -> tuple[str, str]:
             "Distances, shape ``(batch, 1)``.",
         ),
         "boxes": ("True boxes, shape ``(batch, 4)``.", "Predicted boxes, shape ``(batch, 4)``."),
+        "segmentation": (
+            "One-hot masks, shape ``(batch, height, width, classes)`` or ``(batch, pixels, classes)``.",
+            f"Predicted {logits} per pixel, the shape of ``y_true``.",
+        ),
         "embedding": (
             "Integer class labels, shape ``(batch,)`` or ``(batch, 1)``.",
             "Embeddings, shape ``(batch, dims)``; the loss compares the samples of the batch.",

@@ -17,7 +17,12 @@ from scaffold.targets.python import formula_text, head_activation
 
 
 def r_literal(value: Any) -> str:
-    """Test data as R: numbers as doubles, flat lists as vectors, 2-D data as row-major matrices."""
+    """Test data as R: numbers as doubles, flat lists as vectors, 2-D data as row-major matrices,
+    data of 3 or more axes as arrays (R fills them column-major: the values go in that order)."""
+    if isinstance(value, (list, np.ndarray)) and np.ndim(value) >= 3:
+        array = np.asarray(value, dtype=np.float64)
+        values = ", ".join(r_literal(float(x)) for x in array.flatten(order="F"))
+        return f"array(c({values}), dim = c({', '.join(f'{n}L' for n in array.shape)}))"
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (int, float)) and not isinstance(value, bool):

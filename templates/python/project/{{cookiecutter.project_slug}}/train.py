@@ -29,6 +29,9 @@ LOSSES = {
 {%- endfor %}
 }
 FEATURES = 8
+{%- if "segmentation" in tasks %}
+PIXELS = 4  # a segmentation sample's mask
+{%- endif %}
 
 
 def make_data(task, outputs, samples=512, seed=0):
@@ -67,6 +70,10 @@ def make_data(task, outputs, samples=512, seed=0):
         y = np.eye(outputs, dtype="float32")[scores.argmax(axis=-1)]
 {%- elif task == "sparse_categorical" %}
         y = scores.argmax(axis=-1).astype("int32")
+{%- elif task == "segmentation" %}
+        # One-hot masks: each pixel of the class its own scores favour.
+        pixel_scores = (x @ rng.normal(size=(FEATURES, PIXELS * outputs))).reshape(samples, PIXELS, outputs)
+        y = np.eye(outputs, dtype="float32")[pixel_scores.argmax(axis=-1)]
 {%- elif task == "boxes" %}
         # A box around the origin in every box_format: two small negative numbers, then two near 2
         # (corners, or a corner or centre and a width and height).
@@ -111,6 +118,18 @@ def build_model(task, outputs, activation):
 {% if "metric" in tasks %}
     if task == "metric":
         return keras.Sequential([keras.Input((2 * FEATURES,)), pair_distance()])
+{%- endif %}
+{%- if "segmentation" in tasks %}
+    if task == "segmentation":  # a mask of PIXELS pixels, the activation over each pixel's classes
+        return keras.Sequential(
+            [
+                keras.Input((FEATURES,)),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dense(PIXELS * outputs),
+                keras.layers.Reshape((PIXELS, outputs)),
+                keras.layers.Activation(activation),
+            ]
+        )
 {%- endif %}
     return keras.Sequential(
         [

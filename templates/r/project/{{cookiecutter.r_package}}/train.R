@@ -72,6 +72,19 @@ make_data <- function(task, n_outputs, samples = 512L, seed = 0L) {
     # Integer labels 0 .. n_outputs - 1, shape (samples); array() so that
     # Python gets a NumPy array, not a list.
     sparse_categorical = array(max.col(scores, ties.method = "first") - 1L),
+{%- elif task == "segmentation" %}
+    # One-hot masks of 4 pixels: each pixel of the class its scores favour.
+    segmentation = local({
+      pixel_weights <- matrix(rnorm(n_features * 4L * n_outputs), n_features)
+      pixel_scores <- array(x %*% pixel_weights, c(samples, 4L, n_outputs))
+      classes <- apply(pixel_scores, c(1L, 2L), which.max)
+      masks <- array(0, c(samples, 4L, n_outputs))
+      index <- cbind(
+        rep(seq_len(samples), 4L), rep(1:4, each = samples), as.vector(classes)
+      )
+      masks[index] <- 1
+      masks
+    }),
 {%- elif task == "boxes" %}
     # A box around the origin in every box_format: two small negative
     # numbers, then two near 2 (corners, or a corner or centre and a size).
@@ -106,6 +119,18 @@ build_model <- function(task, n_outputs, activation) {
       keepdims = TRUE
     )
     return(keras$Model(inputs, keras$ops$sqrt(keras$ops$add(squared, 1e-9))))
+  }
+{%- endif %}
+{%- if "segmentation" in tasks %}
+  if (task == "segmentation") {
+    # A mask of 4 pixels, the activation over each pixel's classes.
+    return(keras$Sequential(list(
+      keras$Input(shape = list(n_features)),
+      keras$layers$Dense(32L, activation = "relu"),
+      keras$layers$Dense(4L * n_outputs),
+      keras$layers$Reshape(list(4L, n_outputs)),
+      keras$layers$Activation(activation)
+    )))
   }
 {%- endif %}
   keras$Sequential(list(

@@ -18,6 +18,21 @@ def per_sample():
     return np.asarray({{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED))
 
 
+def output_layers(dtype=None):
+{%- if cookiecutter.task == "segmentation" %}
+    """The model's head: a mask of RANDOM_Y_PRED's pixels, the activation over each pixel's classes."""
+    pixels = RANDOM_Y_PRED.shape[1]
+    return [
+        keras.layers.Dense(pixels * {{ loss.width }}, dtype=dtype),
+        keras.layers.Reshape((pixels, {{ loss.width }})),
+        keras.layers.Activation("{{ loss.head_activation }}", dtype=dtype),
+    ]
+{%- else %}
+    """The model's head: predictions of RANDOM_Y_PRED's width, with the task's activation."""
+    return [keras.layers.Dense({{ loss.width }}, activation="{{ loss.head_activation }}", dtype=dtype)]
+{%- endif %}
+
+
 @pytest.mark.integration
 def test_zero_sample_weight_gives_zero():
     loss = {{ cookiecutter.class_name }}(**PARAMS)
@@ -74,7 +89,7 @@ def test_config_round_trip():
 def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     inputs = np.random.default_rng(0).normal(size=(len(RANDOM_Y_PRED), 4))
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense({{ loss.width }}, activation="{{ loss.head_activation }}")]
+        [keras.Input((4,)), *output_layers()]
     )
     model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}(**PARAMS))
     model.fit(inputs, RANDOM_Y_TRUE, epochs=1, verbose=0)
@@ -95,7 +110,7 @@ def test_model_saves_and_reloads_without_custom_objects(tmp_path):
 def test_model_compiled_with_the_function_reloads(tmp_path):
     inputs = np.random.default_rng(2).normal(size=(len(RANDOM_Y_PRED), 4))
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense({{ loss.width }}, activation="{{ loss.head_activation }}")]
+        [keras.Input((4,)), *output_layers()]
     )
     model.compile(optimizer="adam", loss={{ cookiecutter.function_name }})
     model.fit(inputs, RANDOM_Y_TRUE, epochs=1, verbose=0)
@@ -117,9 +132,7 @@ def test_trains_on_float16_outputs():
     model = keras.Sequential(
         [
             keras.Input((4,)),
-            keras.layers.Dense(
-                {{ cookiecutter._loss.width }}, activation="{{ cookiecutter._loss.head_activation }}", dtype="mixed_float16"
-            ),
+            *output_layers(dtype="mixed_float16"),
         ]
     )
     assert keras.backend.standardize_dtype(model(inputs[:1]).dtype) == "float16"

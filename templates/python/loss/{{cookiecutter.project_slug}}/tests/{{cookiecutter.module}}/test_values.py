@@ -85,6 +85,15 @@ def test_targets_with_and_without_trailing_axis():
     flat = loss(RANDOM_Y_TRUE[:, 0], RANDOM_Y_PRED)
     assert tuple(flat.shape) == (len(RANDOM_Y_PRED),)
     np.testing.assert_allclose(flat, loss(RANDOM_Y_TRUE, RANDOM_Y_PRED), rtol=1e-6)
+{% elif cookiecutter.task == "segmentation" %}
+
+def test_images_of_any_shape_read_as_rows_of_pixels():
+    # (batch, pixels, classes) masks given as (batch, 1, pixels, classes) images: the same values.
+    batch, pixels, classes = RANDOM_Y_PRED.shape
+    images = [a.reshape(batch, 1, pixels, classes) for a in (RANDOM_Y_TRUE, RANDOM_Y_PRED)]
+    values = {{ cookiecutter.function_name }}(*images, **PARAMS)
+    expected = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    np.testing.assert_allclose(values, expected, rtol=1e-10)
 {% elif cookiecutter.task not in ("categorical", "multi_output", "boxes") %}
 
 def test_targets_without_trailing_axis_are_aligned():

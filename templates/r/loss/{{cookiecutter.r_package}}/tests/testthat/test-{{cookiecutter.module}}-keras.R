@@ -17,6 +17,16 @@ test_that("compile, fit, save and reload with custom_objects", {
   if (is.null(dim(targets))) {
     targets <- array(targets)
   }
+{%- if cookiecutter.task == "segmentation" %}
+  # A mask of the test inputs' pixels, the activation over each pixel's classes.
+  pixels <- dim(cases$random_y_pred)[2]
+  model <- keras$Sequential(list(
+    keras$Input(shape = list(4L)),
+    keras$layers$Dense(pixels * {{ loss.width }}L),
+    keras$layers$Reshape(list(pixels, {{ loss.width }}L)),
+    keras$layers$Activation("{{ loss.head_activation }}")
+  ))
+{%- else %}
   model <- keras$Sequential(list(
     keras$Input(shape = list(4L)),
     keras$layers$Dense(
@@ -24,6 +34,7 @@ test_that("compile, fit, save and reload with custom_objects", {
       activation = "{{ loss.head_activation }}"
     )
   ))
+{%- endif %}
   model$compile(optimizer = "adam", loss = make_loss(cases))
   history <- model$fit(inputs, targets, epochs = 1L, verbose = 0L)
   expect_true(is.finite(history$history$loss[[1]]))

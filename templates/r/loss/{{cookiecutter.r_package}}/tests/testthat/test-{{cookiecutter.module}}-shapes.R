@@ -41,6 +41,20 @@ test_that("targets of shape (batch) and (batch, 1) give the same values", {
   expect_equal(length(flat), NROW(cases$random_y_pred))
   expect_close(flat, column, rtol = 1e-6)
 })
+{%- elif cookiecutter.task == "segmentation" %}
+
+test_that("masks of any rank read as rows of pixels", {
+  skip_if_no_keras()
+  loss <- make_loss(cases)
+  dims <- dim(cases$random_y_pred)
+  image_dims <- c(dims[1], 1L, dims[2], dims[3])
+  values <- as_r(loss(
+    array(cases$random_y_true, image_dims),
+    array(cases$random_y_pred, image_dims)
+  ))
+  expected <- as_r(loss(cases$random_y_true, cases$random_y_pred))
+  expect_close(values, expected, rtol = 1e-10)
+})
 {%- elif cookiecutter.task not in ("categorical", "multi_output", "boxes") %}
 
 test_that("targets of shape (batch) align with predictions (batch, 1)", {
