@@ -106,6 +106,17 @@ def compose(spec: LossSpec, find: Finder, _stack: tuple[str, ...] = ()) -> LossS
     return dataclasses.replace(spec, formula=program, parts=tuple(parts))
 
 
+def bound_parts(spec: LossSpec, values: dict[str, Any]) -> list[tuple[LossSpec, float, dict[str, Any]]]:
+    """A composed composite's parts at the composite's parameter values: (part, weight, the part's
+    parameter values), so tests can check the composite against each part computed on its own."""
+    bound = []
+    for term, part in zip(spec.terms, spec.parts):
+        given = {name: (values[value] if how == "param" else value) for name, how, value in term.params}
+        weight = values[term.weight] if isinstance(term.weight, str) else term.weight
+        bound.append((part, float(weight), part.bind(given)))
+    return bound
+
+
 def _prefixes(terms: tuple[Term, ...]) -> list[str]:
     """`kind_`, or `kind2_` for the second term of a kind that appears twice."""
     kinds = [term.kind for term in terms]

@@ -92,8 +92,11 @@ def function_body(spec: LossSpec) -> str:
 
 
 def helper_sources(spec: LossSpec) -> str:
-    """Source of the numpy_ops helpers the formula calls, for a self-contained reference module."""
+    """Source of the numpy_ops helpers the formula calls, for a self-contained reference module (a
+    composite's module also holds each part's own reference, whose branches it may not inline)."""
     used = spec.formula.functions_used() if spec.formula and "numpy" not in spec.code else set(HELPERS)
+    for part in spec.parts:
+        used |= part.formula.functions_used()
     return "\n\n".join(inspect.getsource(getattr(numpy_ops, name)) for name in sorted(used & HELPERS))
 
 

@@ -181,6 +181,7 @@ def _loss(member: Member, target: Target) -> dict[str, Any]:
         "description_md": sinks.markdown_text(spec.description),
         "formula_md": formula,
         "has_formula": spec.formula is not None,
+        "is_composite": bool(spec.parts),
         "width": domains.width(spec, values),
         "head_activation": python.head_activation(spec, values),
         "has_invalid_params": bool(data["INVALID_PARAMS"]),

@@ -69,10 +69,29 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
         "uses_math": "math." in checks,
         "numpy_body": numpy_emit.function_body(spec),
         "numpy_helpers": numpy_emit.helper_sources(spec),
+        "composite_parts": composite_parts(spec, values),
         "reference": reference,
         "reference_class": spec.reference.cls if reference else "",
         "cases_python": "\n".join(f"{k} = {py_literal(v)}" for k, v in data.items()),
     }
+
+
+def composite_parts(spec: LossSpec, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """A composite's terms for its generated tests: each part's own NumPy reference (from the part's
+    spec, not the inlined formula), its weight and its parameters at this project's values."""
+    from scaffold.composite import bound_parts
+
+    return [
+        {
+            "function": f"reference_part_{index}",
+            "kind": part.name,
+            "signature": ", ".join(f"{n}={python_emit.literal(part.params[n], v)}" for n, v in part.bind().items()),
+            "arguments": ", ".join(f"{n}={python_emit.literal(part.params[n], v)}" for n, v in part_values.items()),
+            "body": numpy_emit.function_body(part),
+            "weight": py_literal(weight),
+        }
+        for index, (part, weight, part_values) in enumerate(bound_parts(spec, values), start=1)
+    ]
 
 
 def exact_ops_source() -> bytes:

@@ -60,6 +60,7 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "random_y_pred": data["RANDOM_Y_PRED"],
         "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
         "extremes": data["EXTREMES"],
+        **({"random_parts_total": data["RANDOM_PARTS_TOTAL"]} if "RANDOM_PARTS_TOTAL" in data else {}),
     }
     invalid = [
         _RCall(

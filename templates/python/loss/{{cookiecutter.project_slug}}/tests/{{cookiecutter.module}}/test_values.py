@@ -9,7 +9,7 @@ from keras import ops
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
 
 from .cases import EXAMPLES, {% if cookiecutter.task == "embedding" %}EXTREMES, {% endif %}PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
-from .reference import reference_loss
+from .reference import reference_loss{% for part in loss.composite_parts %}, {{ part.function }}{% endfor %}
 
 
 def as_float64(values):
@@ -128,4 +128,17 @@ def test_anchors_without_a_positive_or_a_negative_get_the_documented_value(case)
     y_true, y_pred = as_float64(case["y_true"]), as_float64(case["y_pred"])
     values = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
     np.testing.assert_allclose(values, reference_loss(y_true, y_pred, **PARAMS), rtol=1e-10, atol=1e-12)
+{%- endif %}
+{%- if loss.composite_parts %}
+
+
+def test_equals_the_weighted_sum_of_its_parts():
+    # Each part's reference comes from the part's own spec, not from the composite's inlined formula.
+    parts = [
+{%- for part in loss.composite_parts %}
+        {{ part.weight }} * {{ part.function }}(RANDOM_Y_TRUE, RANDOM_Y_PRED{% if part.arguments %}, {{ part.arguments }}{% endif %}),
+{%- endfor %}
+    ]
+    values = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
+    np.testing.assert_allclose(values, np.sum(parts, axis=0), rtol=1e-10, atol=1e-12)
 {%- endif %}

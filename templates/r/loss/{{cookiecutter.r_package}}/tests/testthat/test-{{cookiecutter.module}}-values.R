@@ -22,6 +22,14 @@ test_that("matches the NumPy float64 reference computed at generation time", {
   expect_equal(values$dtype$name, "float64")
   expect_close(as_r(values), cases$random_loss, rtol = 1e-6, atol = 1e-9)
 })
+{%- if cookiecutter._loss.is_composite %}
+
+test_that("equals the weighted sum of its parts, each from its own spec", {
+  skip_if_no_keras()
+  values <- make_loss(cases)(cases$random_y_true, cases$random_y_pred)
+  expect_close(as_r(values), cases$random_parts_total, rtol = 1e-6, atol = 1e-9)
+})
+{%- endif %}
 {%- else %}
 
 # The spec has hand-written code and no formula, so there are no generated
