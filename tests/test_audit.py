@@ -330,6 +330,30 @@ def test_generated_project_passes_every_check(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.e2e
+def test_generated_embedding_and_segmentation_losses_pass(tmp_path):
+    """A batch-coupled loss passes (sample_weight without the zero-gradient clause, distributed
+    skipped: mining is per replica) and a mask loss trains through a per-pixel head."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "scaffold.cli", "new", "--kind", "triplet_semihard", "--kind", "multiclass_dice"]
+    command += ["--name", "gen", "--no-test", "--no-input", "--no-format", "-o", str(tmp_path)]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    project = tmp_path / "gen-loss"
+    reports = {}
+    for target, task, kind in [
+        ("gen_loss.triplet_semihard:TripletSemihardLoss", "embedding", "triplet_semihard"),
+        ("gen_loss.multiclass_dice:MulticlassDiceLoss", "segmentation", "multiclass_dice"),
+    ]:
+        options = ["--task", task, "--against", kind, "--skip", "backends"]
+        done = cli(target, *options, cwd=tmp_path, pythonpath=str(project))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "0 failed" in done.stdout.splitlines()[-1]
+        reports[task] = done.stdout
+    assert "distributed        skip  a batch-coupled loss" in reports["embedding"]
+    assert "still shapes the others' losses" in reports["embedding"]
+    assert "distributed        pass" in reports["segmentation"]
+
+
 # ------------------------------------------------------------------ e2e: R targets, through reticulate
 R_CHECKS = ["per_sample", "sample_weight", "gradient", "float16", "bfloat16", "config"]
 R_SKIPPED = {"save_reload", "backends", "distributed"}  # fresh Python processes cannot load R code

@@ -187,6 +187,12 @@ def check_sample_weight(ctx: Context) -> Result:
             f"with weights 0..2 the loss is {fmt(got)}; expected {fmt(expected)} "
             f"(sum of weight x per-sample loss / {batch}, per-sample losses from {source})",
         )
+    if ctx.task == "embedding" or ctx.batch_coupled:  # the sample is still the others' positive or negative
+        return passed(
+            "sample_weight",
+            f"weights 0..2 give {fmt(got)} = sum(weight x loss)/{batch} (a zero-weight sample still shapes "
+            "the others' losses in a batch-coupled loss, so its gradient is not checked)",
+        )
     # a zero-weight sample contributes no gradient
     y_true = _tensor(case.y_true, "float32")
     _, gradient = ctx.backend.values_and_gradient(
@@ -369,12 +375,24 @@ def check_bfloat16(ctx: Context) -> Result:
     return _half_precision(ctx, "bfloat16")
 
 
-def _model(ctx: Context, width: int, dtype: str | None = None, seed: int = 1):
+def head_layers(keras, shape: tuple[int, ...], activation: str, dtype: str | None = None) -> list:
+    """Output layers giving predictions of `shape` (one sample's): a Dense layer, reshaped when the
+    task predicts more than one axis (a segmentation mask's pixels and classes)."""
+    dtype_kw = {"dtype": dtype} if dtype else {}
+    if len(shape) == 1:
+        return [keras.layers.Dense(shape[0], activation=activation, **dtype_kw)]
+    return [
+        keras.layers.Dense(int(np.prod(shape)), **dtype_kw),
+        keras.layers.Reshape(shape),
+        keras.layers.Activation(activation, **dtype_kw),
+    ]
+
+
+def _model(ctx: Context, shape: tuple[int, ...], dtype: str | None = None, seed: int = 1):
     import keras
 
     keras.utils.set_random_seed(seed)
-    layer = keras.layers.Dense(width, activation=ctx.head, **({"dtype": dtype} if dtype else {}))
-    return keras.Sequential([keras.Input((4,)), layer])
+    return keras.Sequential([keras.Input((4,)), *head_layers(keras, shape, ctx.head, dtype)])
 
 
 def _training_data(ctx: Context, seed: int = 2):
@@ -385,7 +403,7 @@ def _training_data(ctx: Context, seed: int = 2):
 
 def check_mixed_precision(ctx: Context) -> Result:
     inputs, case = _training_data(ctx)
-    model = _model(ctx, case.y_pred.shape[-1], dtype="mixed_float16")
+    model = _model(ctx, case.y_pred.shape[1:], dtype="mixed_float16")
     model.compile(optimizer="adam", loss=ctx.subject.for_compile())
     history = model.fit(inputs, case.y_true, epochs=3, batch_size=8, verbose=0).history["loss"]
     if not np.all(np.isfinite(history)):
@@ -401,7 +419,7 @@ def check_config(ctx: Context) -> Result:
 
 def check_save_reload(ctx: Context) -> Result:
     inputs, case = _training_data(ctx)
-    model = _model(ctx, case.y_pred.shape[-1])
+    model = _model(ctx, case.y_pred.shape[1:])
     model.compile(optimizer="sgd", loss=ctx.subject.for_compile())
     model.fit(inputs, case.y_true, epochs=1, batch_size=8, verbose=0)
     expected = float(model.evaluate(inputs, case.y_true, verbose=0, batch_size=len(inputs)))
@@ -437,7 +455,7 @@ def check_jit(ctx: Context) -> Result:
     inputs, case = _training_data(ctx)
     weights = []
     for jit in (False, True):
-        model = _model(ctx, case.y_pred.shape[-1], seed=3)
+        model = _model(ctx, case.y_pred.shape[1:], seed=3)
         model.compile(
             optimizer=keras.optimizers.SGD(0.1), loss=ctx.subject.for_compile(), jit_compile=jit, run_eagerly=not jit
         )
@@ -488,6 +506,12 @@ def check_backends(ctx: Context) -> Result:
 def check_distributed(ctx: Context) -> Result:
     if ctx.backend_name != "tensorflow":
         return skipped("distributed", f"MirroredStrategy is TensorFlow's; not checked on {ctx.backend_name}")
+    if ctx.task == "embedding" or ctx.batch_coupled:
+        return skipped(
+            "distributed",
+            "a batch-coupled loss sees only its replica's part of the batch under a strategy (mining is per "
+            "replica), so its weights differ from one device's by design",
+        )
     answer = child(ctx, ["distributed"], backend="tensorflow", timeout=300)
     if "error" in answer:
         return failed("distributed", answer["error"])

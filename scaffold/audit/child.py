@@ -48,7 +48,7 @@ def distributed(spec: dict) -> dict:
     import numpy as np
 
     from scaffold import domains
-    from scaffold.audit.checks import HEADS, _Domain
+    from scaffold.audit.checks import HEADS, _Domain, head_layers
     from scaffold.audit.target import load, parse
 
     subject = load(parse(spec["target"]), spec["params"])
@@ -61,7 +61,7 @@ def distributed(spec: dict) -> dict:
     def train(strategy):
         with strategy.scope():
             keras.utils.set_random_seed(7)
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(case.y_pred.shape[-1], activation=head)])
+            model = keras.Sequential([keras.Input((4,)), *head_layers(keras, case.y_pred.shape[1:], head)])
             model.compile(optimizer=keras.optimizers.SGD(0.1), loss=subject.for_compile())
         model.fit(inputs, case.y_true, epochs=3, batch_size=16, verbose=0, shuffle=False)
         return np.concatenate([np.ravel(w) for w in model.get_weights()])
