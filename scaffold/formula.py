@@ -90,6 +90,7 @@ FUNCTIONS: dict[str, Function] = {
         ),
         Function("eye", ("x",), "the (batch, batch) identity matrix for x's batch", needs_axes=True),
         Function("gram", ("x",), "dot products of x's rows with each other: (batch, batch)", needs_axes=True),
+        Function("half", ("x", "index"), "the first (0) or second (1) half of the last axis", needs_axes=True),
         Function("batch_total", ("x",), "the sum over the batch, given to every sample (same shape)", needs_axes=True),
     ]
 }
@@ -494,6 +495,8 @@ class _Compiler:
                 node.args[0],
                 f"{name}() needs a tensor with axes (computed from y_true, y_pred or a list parameter), not a scalar",
             )
+        if name == "half" and not self.integer_argument(args[1], 0, 1):
+            raise self.error(node.args[1], "half() needs 0 (the first half) or 1 (the second half)")
         if name == "take" and not self.integer_argument(args[1], 0, MAX_WIDTH - 1):
             raise self.error(
                 node.args[1], f"take() needs an integer index: a constant from 0 to {MAX_WIDTH - 1} or an int parameter"

@@ -29,7 +29,7 @@ def main(kinds: list[str]) -> None:
     rng = np.random.default_rng(0)
     # two samples of each of two classes in each half: every replica can mine
     labels = np.array([0, 0, 1, 1, 0, 1, 1, 0], dtype=np.float64)[:, None]
-    embeddings = rng.normal(size=(8, 3))
+    embeddings = rng.normal(size=(8, 4))  # even: npairs packs an anchor and a positive per row
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     dataset = tf.data.Dataset.from_tensor_slices((labels, embeddings)).batch(8)
     y_true, y_pred = next(iter(strategy.experimental_distribute_dataset(dataset)))

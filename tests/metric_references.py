@@ -92,6 +92,16 @@ def tfa_lifted_struct(labels: np.ndarray, embeddings: np.ndarray, margin: float)
     return float(0.25 * np.sum(np.square(np.maximum(loss_mat * mask_positives, 0.0))) / num_positives)
 
 
+def tfa_npairs(labels: np.ndarray, similarity: np.ndarray) -> float:
+    """tfa.losses.npairs_loss: y_pred is the (anchors, positives) similarity matrix."""
+    labels = labels.reshape(-1, 1)
+    targets = (labels == labels.T).astype(np.float64)
+    targets /= targets.sum(axis=1, keepdims=True)
+    shifted = similarity - similarity.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(np.mean(-np.sum(targets * log_softmax, axis=1)))
+
+
 def pml_per_anchor(kind: str, labels: np.ndarray, embeddings: np.ndarray, params: dict) -> np.ndarray:
     """pytorch-metric-learning's loss of `kind`, one value per anchor (DoNothingReducer), float64."""
     import torch

@@ -1,7 +1,7 @@
 """The metric-learning losses against independent implementations, in float64, on random balanced
 and unbalanced batches and for every distance:
 
-- TensorFlow Addons' retired triplet_semihard_loss, triplet_hard_loss and lifted_struct_loss
+- TensorFlow Addons' retired triplet_semihard_loss, triplet_hard_loss, lifted_struct_loss and npairs_loss
   (NumPy ports, tests/metric_references.py), which return the batch's one number: lossgen's batch
   mean equals it on balanced batches (each anchor with as many positives), as the specs document;
 - pytorch-metric-learning's SupConLoss, MultiSimilarityLoss and CircleLoss, per anchor;
@@ -24,7 +24,7 @@ CATALOG = load_catalog()
 DISTANCES = ["euclidean", "squared_euclidean", "cosine"]
 
 
-def batch(seed: int, balanced: bool, size: int = 12, dims: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def batch(seed: int, balanced: bool, size: int = 12, dims: int = 6) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = np.arange(size) % 4 if balanced else rng.integers(0, 4, size)
     return rng.permutation(labels).astype(np.float64)[:, None], rng.normal(size=(size, dims))
@@ -63,6 +63,14 @@ def test_batch_hard_mean_equals_tf_addons(distance, soft):
         ours = values("triplet_hard", labels, embeddings, margin=0.5, distance=distance, soft=soft).mean()
         theirs = ref.tfa_triplet_hard(labels, embeddings, 0.5, distance, soft)
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-5)
+
+
+def test_npairs_mean_equals_tf_addons_on_the_anchor_positive_similarities():
+    for seed in range(4):
+        labels, embeddings = batch(seed, balanced=seed % 2 == 0, dims=6)
+        anchors, positives = embeddings[:, :3], embeddings[:, 3:]
+        ours = values("npairs", labels, embeddings).mean()
+        np.testing.assert_allclose(ours, ref.tfa_npairs(labels, anchors @ positives.T), rtol=1e-12)
 
 
 def test_lifted_structure_mean_equals_tf_addons_on_balanced_batches():

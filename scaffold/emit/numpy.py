@@ -48,6 +48,7 @@ HELPERS = {
     "eye",
     "gram",
     "batch_total",
+    "half",
 }
 AXIS_FUNCTIONS = {"mean", "sum", "max", "min", "softmax", "log_softmax", "take", "logsumexp", "expand_dims"}
 

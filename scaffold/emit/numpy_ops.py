@@ -58,3 +58,7 @@ def gram(x):
 
 def batch_total(x):
     return np.broadcast_to(np.sum(x, axis=0, keepdims=True), np.shape(x))
+
+
+def half(x, index):
+    return np.split(x, 2, axis=-1)[int(index)]

@@ -66,6 +66,8 @@ class PythonEmitter(Emitter):
                 parts[values] = self.cast_to_input_dtype(parts[values])
         if name == "eye":  # the batch's identity matrix: the batch size is known only at run time
             return f"{self.fn('eye')}({self.fn('shape')}({parts[0]})[0], dtype=y_pred.dtype)"
+        if name == "half":  # the first or second half of the last axis (two views packed in one row)
+            return f"{self.fn('split')}({parts[0]}, 2, axis=-1)[{parts[1]}]"
         if name == "batch_total":  # the batch's sum, broadcast back to every sample
             total = f"{self.fn('sum')}({parts[0]}, axis=0, keepdims=True)"
             return f"{self.fn('broadcast_to')}({total}, {self.fn('shape')}({parts[0]}))"

@@ -128,6 +128,10 @@ class REmitter(Emitter):
             return self.ops("eye", f"keras$ops$shape({parts[0]})[[1]]", "dtype = y_pred$dtype")
         if expr.function == "gram":
             return self.ops("matmul", parts[0], self.ops("transpose", parts[0]))
+        if expr.function == "half":  # the first or second half of the last axis (R lists count from 1)
+            index = expr.args[1]
+            position = f"{index.value + 1}L" if isinstance(index, Number) else f"{parts[1]} + 1L"
+            return f"{self.ops('split', parts[0], '2L', 'axis = -1L')}[[{position}]]"
         if expr.function == "batch_total":  # the batch's sum, broadcast back to every sample
             with self.narrower(3):
                 total = self.ops("sum", parts[0], "axis = 0L", "keepdims = TRUE")
