@@ -70,7 +70,11 @@ STARTERS = {
         "margin",
         "1.0",
         "Distance beyond which dissimilar pairs cost nothing.",
-        "loss = mean(y_true * square(y_pred) + (1 - y_true) * square(relu(margin - y_pred)), axis=-1)",
+        (
+            "# one pair per sample; for losses over a labelled batch (triplets, mining):\n"
+            "# lossgen spec NAME --task embedding\n"
+            "loss = mean(y_true * square(y_pred) + (1 - y_true) * square(relu(margin - y_pred)), axis=-1)"
+        ),
         ([[1.0], [0.0]], [[0.5], [0.25]]),
         ([[0.0]], [[3.0]]),
     ),

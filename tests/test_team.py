@@ -14,6 +14,7 @@ from scaffold import cli as cli_module
 from scaffold.catalog import load_catalog
 from scaffold.cli import cli
 from scaffold.errors import SpecError
+from scaffold.tasks import TASKS
 from tests.helpers import TEAM, make_entry_point
 
 ASYM = (TEAM / "asym_mse.toml").read_text()
@@ -200,10 +201,7 @@ def test_validate_missing_path_is_a_usage_error(tmp_path):
 # --- spec starter ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "task",
-    ["regression", "positive_regression", "binary", "categorical", "sparse_categorical", "multi_output", "metric"],
-)
+@pytest.mark.parametrize("task", list(TASKS))
 def test_starter_spec_validates_as_written(tmp_path, task):
     result = CliRunner().invoke(cli, ["spec", "team_loss", "--task", task, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
