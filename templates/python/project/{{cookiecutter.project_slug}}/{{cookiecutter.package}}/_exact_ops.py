@@ -8,6 +8,8 @@ losses call these instead; each takes the same arguments as its ``keras.ops`` na
 is ``matmul(x, transpose(x))``) and, on TensorFlow, is that function.
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -38,11 +40,12 @@ def where(condition, x1, x2):
     return ops.where(condition, *_in_common_dtype(x1, x2))
 
 
-def mean(x, axis=-1, keepdims=False):
+def mean(x, axis=None, keepdims=False):
     if BACKEND == "tensorflow":
         return ops.mean(x, axis=axis, keepdims=keepdims)
     # JAX and PyTorch shapes are static: the count is a Python int.
-    return ops.sum(x, axis=axis, keepdims=keepdims) / x.shape[axis]
+    axes = range(len(x.shape)) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
+    return ops.sum(x, axis=axis, keepdims=keepdims) / math.prod(x.shape[a] for a in axes)
 
 
 def tanh(x):
