@@ -52,14 +52,6 @@ def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
         for c in domains.extremes(spec, values)
     ]
     invalid = [(name, v) for name, p in spec.params.items() for v in invalid_values(p)]
-    parts = {}
-    if spec.parts:  # a composite: the weighted sum of its parts, each computed from its own spec
-        from scaffold.composite import bound_parts
-
-        parts["RANDOM_PARTS_TOTAL"] = sum(
-            weight * numpy_emit.evaluate(part, random.y_true, random.y_pred, part_values)
-            for part, weight, part_values in bound_parts(spec, values)
-        )
     return {
         "PARAMS": values,
         "EXAMPLES": examples,
@@ -68,5 +60,4 @@ def test_data(spec: LossSpec, values: dict[str, Any]) -> dict[str, Any]:
         "RANDOM_LOSS": reference,
         "EXTREMES": extremes,
         "INVALID_PARAMS": invalid,
-        **parts,
     }

@@ -73,6 +73,11 @@ class Context:
         return domains.extremes(self.domain, self.domain_params)
 
     @property
+    def couples_batch(self) -> bool:
+        """The loss compares the samples of a batch: by its task (embedding) or as the user declared."""
+        return self.task == "embedding" or self.batch_coupled
+
+    @property
     def head(self) -> str:
         return "linear" if self.from_logits else HEADS[self.task]
 
@@ -187,7 +192,7 @@ def check_sample_weight(ctx: Context) -> Result:
             f"with weights 0..2 the loss is {fmt(got)}; expected {fmt(expected)} "
             f"(sum of weight x per-sample loss / {batch}, per-sample losses from {source})",
         )
-    if ctx.task == "embedding" or ctx.batch_coupled:  # the sample is still the others' positive or negative
+    if ctx.couples_batch:  # the sample is still the others' positive or negative
         return passed(
             "sample_weight",
             f"weights 0..2 give {fmt(got)} = sum(weight x loss)/{batch} (a zero-weight sample still shapes "
@@ -506,7 +511,7 @@ def check_backends(ctx: Context) -> Result:
 def check_distributed(ctx: Context) -> Result:
     if ctx.backend_name != "tensorflow":
         return skipped("distributed", f"MirroredStrategy is TensorFlow's; not checked on {ctx.backend_name}")
-    if ctx.task == "embedding" or ctx.batch_coupled:
+    if ctx.couples_batch:
         return skipped(
             "distributed",
             "a batch-coupled loss sees only its replica's part of the batch under a strategy (mining is per "

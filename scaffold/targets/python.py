@@ -10,6 +10,7 @@ import numpy as np
 
 from scaffold import domains, sinks
 from scaffold.about import About
+from scaffold.composite import bound_parts
 from scaffold.emit import numpy as numpy_emit
 from scaffold.emit import python as python_emit
 from scaffold.spec import LossSpec
@@ -79,8 +80,6 @@ def context(spec: LossSpec, values: dict[str, Any], data: dict[str, Any]) -> dic
 def composite_parts(spec: LossSpec, values: dict[str, Any]) -> list[dict[str, Any]]:
     """A composite's terms for its generated tests: each part's own NumPy reference (from the part's
     spec, not the inlined formula), its weight and its parameters at this project's values."""
-    from scaffold.composite import bound_parts
-
     return [
         {
             "function": f"reference_part_{index}",

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from scaffold import domains, sinks
+from scaffold.composite import bound_parts
 from scaffold.emit import r as r_emit
+from scaffold.emit.numpy import evaluate as numpy_evaluate
 from scaffold.names import LossNames, Names
 from scaffold.spec import LossSpec
 from scaffold.targets.python import formula_text, head_activation
@@ -60,8 +62,12 @@ def context(spec: LossSpec, values: dict[str, Any], names: LossNames, data: dict
         "random_y_pred": data["RANDOM_Y_PRED"],
         "random_loss": data["RANDOM_LOSS"] if data["RANDOM_LOSS"] is not None else [],
         "extremes": data["EXTREMES"],
-        **({"random_parts_total": data["RANDOM_PARTS_TOTAL"]} if "RANDOM_PARTS_TOTAL" in data else {}),
     }
+    if spec.parts:  # a composite: the weighted sum of its parts, each computed from its own spec
+        cases["random_parts_total"] = sum(
+            weight * numpy_evaluate(part, data["RANDOM_Y_TRUE"], data["RANDOM_Y_PRED"], part_values)
+            for part, weight, part_values in bound_parts(spec, values)
+        )
     invalid = [
         _RCall(
             "list",
