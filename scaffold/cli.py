@@ -205,9 +205,12 @@ def _recorded(args: list[str]) -> tuple[Path, list]:
     path = Path(candidates[0]) if candidates else Path(".")
     try:
         project = projects.projects_in(path)[0]
-        return project, read_record(project).losses
     except LossgenError:
-        return path, []
+        return path, []  # no project there: the command itself says so
+    try:
+        return project, read_record(project).losses
+    except LossgenError as exc:  # a record it cannot read: say why, not that `--delta` is unknown
+        raise OneLineError(str(exc)) from None
 
 
 def _first_positional(args: list[str]) -> str | None:

@@ -431,7 +431,7 @@ def test_a_destination_created_while_rendering_is_left_alone(tmp_path):
 
 def test_a_second_lossgen_waits_for_the_first_to_commit(tmp_path):
     assert new(tmp_path) == 0
-    first = start(tmp_path, "--force", "--delta", "5", pause="commit:3")
+    first = start(tmp_path, "--force", "--delta", "5", pause="commit:8")  # long enough for a loaded machine
     wait_paused(first, "commit")
     second = start(tmp_path, "--force", "--delta", "6")
     code, out, err = finish(second)

@@ -166,6 +166,16 @@ def test_a_record_listing_git_head_is_refused_and_the_repository_stays(copy, cap
         assert (project / ".git" / "HEAD").read_bytes() == head
 
 
+def test_a_kind_option_on_an_unreadable_record_names_the_record_problem(copy, capsys):
+    """`update --delta 3` reads the record to offer --delta: a record it cannot read is the error,
+    not an unknown option."""
+    project = copy("huber")
+    head = (project / ".git" / "HEAD").read_bytes()
+    rewrite_record(project, lambda r: r["files"].__setitem__(".git/HEAD", sha256(head)))
+    one_line_error(capsys, run("update", str(project), "--delta", "3", "--no-test"), ".git/HEAD", "inside .git")
+    assert (project / ".git" / "HEAD").read_bytes() == head
+
+
 def test_a_recorded_file_behind_a_directory_link_outside_is_never_deleted(copy, tmp_path, capsys):
     project = copy("huber")
     elsewhere = tmp_path / "elsewhere"
