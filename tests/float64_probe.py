@@ -22,12 +22,12 @@ def main() -> None:
 
         jax.config.update("jax_enable_x64", True)  # as the generated tests/conftest.py does
     from scaffold import domains
-    from scaffold.audit.runner import shared_backend_helpers
+    from scaffold.audit.runner import generated_tests
     from scaffold.catalog import load_catalog
     from scaffold.emit.numpy import evaluate
     from scaffold.validate import load_python_loss
 
-    backend = shared_backend_helpers()  # the generated tests' autodiff (tests/backend.py)
+    backend = generated_tests("backend")  # the generated tests' autodiff (tests/backend.py)
     catalog = load_catalog()
     errors = {}
     with tempfile.TemporaryDirectory() as tmp:

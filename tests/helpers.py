@@ -30,6 +30,20 @@ def run(*args: str) -> int:
     return cli_module.main(list(args))
 
 
+def probe(script: str, *args: str, backend: str | None = None, path: tuple[Path, ...] = (), timeout: float = 600):
+    """Run tests/SCRIPT in a fresh interpreter (lossgen and `path` importable, KERAS_BACKEND set if
+    given) and parse the JSON it prints on its last line: Keras starts once per probe."""
+    import json
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (ROOT, *path))), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
+    command = [sys.executable, str(TESTS / script), *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def generate(output_dir: Path, *args: str) -> None:
     """`lossgen new ARGS --no-input --no-test -o OUTPUT_DIR` through Click's runner; must succeed."""
     result = CliRunner().invoke(cli_module.cli, ["new", *args, "--no-input", "--no-test", "-o", str(output_dir)])

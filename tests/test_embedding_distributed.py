@@ -5,16 +5,11 @@ One child process for every embedding kind (tests/distributed_probe.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from scaffold.catalog import load_catalog
-from tests.helpers import ROOT, TESTS
+from tests.helpers import probe
 
 pytestmark = pytest.mark.e2e
 CATALOG = load_catalog()
@@ -23,11 +18,7 @@ KINDS = [name for name in CATALOG.names() if CATALOG.get(name).task == "embeddin
 
 @pytest.fixture(scope="module")
 def measured():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, str(TESTS / "distributed_probe.py"), *KINDS]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return probe("distributed_probe.py", *KINDS)
 
 
 def test_every_embedding_kind_is_probed():

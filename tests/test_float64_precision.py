@@ -6,15 +6,10 @@ depend on that. One child process per backend (tests/float64_probe.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from scaffold.catalog import load_catalog
-from tests.helpers import ROOT, TESTS
+from tests.helpers import probe
 
 pytestmark = pytest.mark.e2e
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -26,15 +21,7 @@ GRADIENT_RTOL = 2e-8
 
 @pytest.fixture(scope="module")
 def measured():
-    results = {}
-    for backend in BACKENDS:
-        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
-        done = subprocess.run(
-            [sys.executable, str(TESTS / "float64_probe.py")], env=env, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        results[backend] = json.loads(done.stdout.strip().splitlines()[-1])
-    return results
+    return {backend: probe("float64_probe.py", backend=backend) for backend in BACKENDS}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -6,7 +6,8 @@ Importing this package is cheap (no Keras): the CLI imports it at start-up for t
 
 from __future__ import annotations
 
-# Stable ids, in the order they run (and the order of priority: the first ones catch the commonest bugs).
+# Stable ids, in the order they run: the first ones catch the commonest bugs; the last three start
+# fresh processes (scaffold.audit.fresh), batched when many losses are audited at once.
 CHECK_IDS = (
     "per_sample",
     "sample_weight",
@@ -17,9 +18,9 @@ CHECK_IDS = (
     "bfloat16",
     "mixed_precision",
     "config",
-    "save_reload",
     "jit",
     "reference",
+    "save_reload",
     "backends",
     "distributed",
 )

@@ -1,10 +1,11 @@
-"""The fresh process of `lossgen audit`: `python -m scaffold.audit.child SPEC MODE ...`.
+"""The fresh process of `lossgen audit`: `python -m scaffold.audit.child REQUESTS.json`.
 
 A user who reloads a model imports their losses' module, then calls load_model; this does the same
-(the target's module imported, nothing else of the audit's state carried over) and prints one JSON
-line: the answer, or {"error": the error's last line}.
+(the target's module imported, nothing else of the audit's state carried over). REQUESTS.json is a
+list of jobs of one backend (scaffold.audit.fresh); this prints one JSON line, a list with each
+job's answer or {"error": the error's last line}.
 
-Modes: `reload MODEL DATA` (save_reload), `values DATA` (backends), `distributed` (distributed).
+Modes: `reload` (save_reload), `values` (backends), `distributed` (distributed).
 """
 
 from __future__ import annotations
@@ -14,60 +15,70 @@ import os
 import sys
 
 
-def reload(spec: dict, model_path: str, data_path: str) -> dict:
+def reload(job: dict) -> dict:
     import keras
     import numpy as np
 
     from scaffold.audit.target import import_module, parse
 
-    import_module(parse(spec["target"]))  # registers whatever the module registers, as for a user
-    data = np.load(data_path)
-    model = keras.models.load_model(model_path)
+    import_module(parse(job["target"]))  # registers whatever the module registers, as for a user
+    data = np.load(job["data"])
+    model = keras.models.load_model(job["model"])
     loss = model.evaluate(data["inputs"], data["y_true"], verbose=0, batch_size=len(data["inputs"]))
     return {"loss": float(loss), "loss_repr": repr(model.loss)[:200]}
 
 
-def values(spec: dict, data_path: str) -> dict:
+def values(job: dict) -> dict:
     import numpy as np
     from keras import ops
 
     from scaffold.audit.target import load, parse
 
-    subject = load(parse(spec["target"]), spec["params"])
-    data = np.load(data_path)
+    subject = load(parse(job["target"]), job["params"])
+    data = np.load(job["data"])
     result = subject.loss_object(None)(data["y_true"], data["y_pred"])
     return {"values": np.asarray(ops.convert_to_numpy(result)).astype("float64").tolist()}
 
 
-def distributed(spec: dict) -> dict:
+_MIRRORED: list = []  # one MirroredStrategy per process: a second one's collectives fail in TensorFlow
+
+
+def two_logical_cpus() -> None:
+    """Before TensorFlow starts its runtime: MirroredStrategy's two replicas on one machine."""
     import tensorflow as tf
 
     cpus = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    _MIRRORED.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+
+
+def distributed(job: dict) -> dict:
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from scaffold import domains
-    from scaffold.audit.checks import HEADS, _Domain, head_layers
+    from scaffold.audit.checks import HEADS, _Domain
+    from scaffold.audit.runner import generated_tests
     from scaffold.audit.target import load, parse
 
-    subject = load(parse(spec["target"]), spec["params"])
+    battery = generated_tests("battery")
+    subject = load(parse(job["target"]), job["params"])
     case = domains.sample(
-        _Domain(spec["task"]), {"from_logits": True} if spec["from_logits"] else {}, np.random.default_rng(5), batch=16
+        _Domain(job["task"]), {"from_logits": True} if job["from_logits"] else {}, np.random.default_rng(5), batch=16
     )
-    inputs = np.random.default_rng(6).normal(size=(16, 4)).astype("float32")
-    head = "linear" if spec["from_logits"] else HEADS[spec["task"]]
+    inputs = battery.toy_inputs(16, seed=6)
+    head = "linear" if job["from_logits"] else HEADS[job["task"]]
 
     def train(strategy):
         with strategy.scope():
-            keras.utils.set_random_seed(7)
-            model = keras.Sequential([keras.Input((4,)), *head_layers(keras, case.y_pred.shape[1:], head)])
+            model = battery.toy_model(case.y_pred.shape[1:], head, seed=7)
             model.compile(optimizer=keras.optimizers.SGD(0.1), loss=subject.for_compile())
         model.fit(inputs, case.y_true, epochs=3, batch_size=16, verbose=0, shuffle=False)
         return np.concatenate([np.ravel(w) for w in model.get_weights()])
 
     one = train(tf.distribute.get_strategy())
-    two = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    two = train(_MIRRORED[0])
     return {"difference": float(np.max(np.abs(one - two)))}
 
 
@@ -75,18 +86,23 @@ MODES = {"reload": reload, "values": values, "distributed": distributed}
 
 
 def main(argv: list[str]) -> int:
-    spec, mode, rest = json.loads(argv[0]), argv[1], argv[2:]
-    try:
-        if os.environ.get("KERAS_BACKEND") == "jax":
-            import jax
+    with open(argv[0]) as file:
+        jobs = json.load(file)
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        import jax
 
-            jax.config.update("jax_enable_x64", True)
-        answer = MODES[mode](spec, *rest)
-    except BaseException as exc:
-        from scaffold.audit.target import last_line
+        jax.config.update("jax_enable_x64", True)
+    if any(job["mode"] == "distributed" for job in jobs):
+        two_logical_cpus()
+    answers = []
+    for job in jobs:
+        try:
+            answers.append(MODES[job["mode"]](job))
+        except BaseException as exc:
+            from scaffold.audit.target import last_line
 
-        answer = {"error": last_line(exc)}
-    sys.stdout.write("\n" + json.dumps(answer) + "\n")
+            answers.append({"error": last_line(exc)})
+    sys.stdout.write("\n" + json.dumps(answers) + "\n")
     sys.stdout.flush()
     return 0
 

@@ -71,7 +71,9 @@ class Against:
         return f"{self.text}({shown})" if shown else self.text
 
     def check(self, ctx) -> Any:
-        from scaffold.audit.checks import f64, failed, fmt, passed, skipped, worst
+        from scaffold.audit.checks import failed, passed, skipped
+
+        fmt, worst = ctx.battery.fmt, ctx.battery.worst
 
         if self.spec is not None and self.spec.formula is None:
             return skipped("reference", f"{self.spec.name} is hand-written code: no NumPy reference to compare with")
@@ -86,9 +88,9 @@ class Against:
             import keras
 
             builtin = getattr(keras.losses, self.keras_name)(reduction=None, **self.values)
-            expected = f64(ctx, builtin(case.y_true, case.y_pred))
+            expected = ctx.battery.as_float64(builtin(case.y_true, case.y_pred))
         y_true, y_pred = case.y_true.astype("float32"), case.y_pred.astype("float32")
-        got = f64(ctx, ctx.subject.loss_object(None)(y_true, y_pred))
+        got = ctx.battery.as_float64(ctx.subject.loss_object(None)(y_true, y_pred))
         expected = np.asarray(expected, dtype=np.float64)
         if got.shape != expected.shape:
             return failed("reference", f"values of shape {got.shape}; {self.describe()} gives {expected.shape}")

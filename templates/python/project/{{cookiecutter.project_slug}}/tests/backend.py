@@ -17,7 +17,11 @@ FLOAT64_IS_EXACT = BACKEND == "tensorflow"
 
 def as_float64(tensor):
     """A tensor of any floating dtype, bfloat16 included, as a float64 NumPy array."""
-    return np.asarray(ops.convert_to_numpy(tensor)).astype("float64")
+    try:
+        return np.asarray(ops.convert_to_numpy(tensor)).astype("float64")
+    except (ValueError, TypeError):
+        # a 0-d bfloat16 TF tensor has no NumPy form; float32 holds every bfloat16 exactly
+        return as_float64(ops.cast(tensor, "float32"))
 
 
 def values_and_gradient(function, x):
@@ -47,4 +51,6 @@ def values_and_gradient(function, x):
         values = function(x)
         (gradient,) = torch.autograd.grad(ops.sum(values), x)
         return values.detach(), gradient
-    raise NotImplementedError(f"no autodiff for the {BACKEND!r} backend; use tensorflow, jax or torch")
+    raise NotImplementedError(
+        f"no autodiff for {BACKEND!r}; use tensorflow, jax or torch"
+    )

@@ -11,49 +11,34 @@ import pytest
 
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
 
+from .. import battery
 from .cases import {% if cookiecutter._loss.has_invalid_params %}INVALID_PARAMS, {% endif %}PARAMS, RANDOM_Y_PRED, RANDOM_Y_TRUE
+
+# The toy model's output activation: predictions in the {{ cookiecutter.task }} domain.
+ACTIVATION = "{{ loss.head_activation }}"
 
 
 def per_sample():
     return np.asarray({{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED))
 
 
-def output_layers(dtype=None):
-{%- if cookiecutter.task == "segmentation" %}
-    """The model's head: a mask of RANDOM_Y_PRED's pixels, the activation over each pixel's classes."""
-    pixels = RANDOM_Y_PRED.shape[1]
-    return [
-        keras.layers.Dense(pixels * {{ loss.width }}, dtype=dtype),
-        keras.layers.Reshape((pixels, {{ loss.width }})),
-        keras.layers.Activation("{{ loss.head_activation }}", dtype=dtype),
-    ]
+@pytest.mark.integration
+def test_sample_weights_weight_each_sample():
+{%- if cookiecutter.task == "embedding" %}
+    # Weights 0..2 give sum(weight x loss) / batch and a scalar weight scales the loss. A zero-weight
+    # anchor still shapes the others' losses (it is their positive or negative): its gradient is not zero.
 {%- else %}
-    """The model's head: predictions of RANDOM_Y_PRED's width, with the task's activation."""
-    return [keras.layers.Dense({{ loss.width }}, activation="{{ loss.head_activation }}", dtype=dtype)]
+    # Weights 0..2 give sum(weight x loss) / batch, a scalar weight scales the loss, and a sample of
+    # weight zero gets no gradient.
 {%- endif %}
-
-
-@pytest.mark.integration
-def test_zero_sample_weight_gives_zero():
-    loss = {{ cookiecutter.class_name }}(**PARAMS)
-    weights = np.zeros(len(RANDOM_Y_PRED))
-    assert float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, sample_weight=weights)) == 0.0
-
-
-@pytest.mark.integration
-def test_scalar_sample_weight_scales():
-    loss = {{ cookiecutter.class_name }}(**PARAMS)
-    plain = float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED))
-    np.testing.assert_allclose(float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, sample_weight=2.5)), 2.5 * plain, rtol=1e-5)
-
-
-@pytest.mark.integration
-def test_per_sample_weights_weight_each_sample():
-    weights = np.linspace(0.0, 2.0, len(RANDOM_Y_PRED))
-    loss = {{ cookiecutter.class_name }}(**PARAMS, reduction="sum")
-    np.testing.assert_allclose(
-        float(loss(RANDOM_Y_TRUE, RANDOM_Y_PRED, sample_weight=weights)), np.sum(weights * per_sample()), rtol=1e-5
+    finding = battery.sample_weight(
+        {{ cookiecutter.class_name }}(**PARAMS),
+        RANDOM_Y_TRUE,
+        RANDOM_Y_PRED,
+        per_sample(),
+        zero_gradient={{ cookiecutter.task != "embedding" }},
     )
+    assert finding, finding.detail
 
 
 @pytest.mark.integration
@@ -75,24 +60,21 @@ def test_rejects_invalid_parameters(name, value):
 
 
 def test_config_round_trip():
-    loss = {{ cookiecutter.class_name }}(**PARAMS, reduction="sum", name="custom")
-    config = loss.get_config()
-    assert {key: config[key] for key in PARAMS} == PARAMS
-    restored = {{ cookiecutter.class_name }}.from_config(config)
-    assert restored.get_config() == config
+    # Every parameter away from its default, so that one missing from get_config would show.
+    values = battery.varied_params({{ cookiecutter.class_name }}, PARAMS)
+    finding = battery.config({{ cookiecutter.class_name }}, values, RANDOM_Y_TRUE, RANDOM_Y_PRED)
+    assert finding, finding.detail
+    loss = {{ cookiecutter.class_name }}(**values, reduction="sum", name="custom")
     revived = keras.losses.deserialize(keras.losses.serialize(loss))
     assert isinstance(revived, {{ cookiecutter.class_name }})
-    assert revived.get_config() == config
+    assert revived.get_config() == loss.get_config()
 
 
 @pytest.mark.integration
 def test_model_saves_and_reloads_without_custom_objects(tmp_path):
-    inputs = np.random.default_rng(0).normal(size=(len(RANDOM_Y_PRED), 4))
-    model = keras.Sequential(
-        [keras.Input((4,)), *output_layers()]
+    model, inputs = battery.trained_model(
+        {{ cookiecutter.class_name }}(**PARAMS), RANDOM_Y_TRUE, ACTIVATION, RANDOM_Y_PRED.shape
     )
-    model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}(**PARAMS))
-    model.fit(inputs, RANDOM_Y_TRUE, epochs=1, verbose=0)
     path = tmp_path / "model.keras"
     model.save(path)
 
@@ -101,41 +83,29 @@ def test_model_saves_and_reloads_without_custom_objects(tmp_path):
     assert isinstance(reloaded.loss, {{ cookiecutter.class_name }})
     assert reloaded.loss.get_config() == model.loss.get_config()
     np.testing.assert_allclose(reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=1e-6)
-    np.testing.assert_allclose(
-        reloaded.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), model.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), rtol=1e-5
-    )
+    before, after = (battery.evaluate(m, inputs, RANDOM_Y_TRUE) for m in (model, reloaded))
+    finding = battery.save_reload(before, after, repr(reloaded.loss))
+    assert finding, finding.detail
 
 
 @pytest.mark.integration
 def test_model_compiled_with_the_function_reloads(tmp_path):
-    inputs = np.random.default_rng(2).normal(size=(len(RANDOM_Y_PRED), 4))
-    model = keras.Sequential(
-        [keras.Input((4,)), *output_layers()]
-    )
-    model.compile(optimizer="adam", loss={{ cookiecutter.function_name }})
-    model.fit(inputs, RANDOM_Y_TRUE, epochs=1, verbose=0)
+    model, inputs = battery.trained_model({{ cookiecutter.function_name }}, RANDOM_Y_TRUE, ACTIVATION, RANDOM_Y_PRED.shape)
     path = tmp_path / "model.keras"
     model.save(path)
 
     reloaded = keras.models.load_model(path)
 
     assert reloaded.loss is {{ cookiecutter.function_name }}
-    np.testing.assert_allclose(
-        reloaded.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), model.evaluate(inputs, RANDOM_Y_TRUE, verbose=0), rtol=1e-5
-    )
+    before, after = (battery.evaluate(m, inputs, RANDOM_Y_TRUE) for m in (model, reloaded))
+    finding = battery.save_reload(before, after, repr(reloaded.loss))
+    assert finding, finding.detail
 
 
 @pytest.mark.integration
 def test_trains_on_float16_outputs():
     # Under mixed precision the model hands the loss float16 predictions; the loss computes in float32.
-    inputs = np.random.default_rng(1).normal(size=(len(RANDOM_Y_PRED), 4))
-    model = keras.Sequential(
-        [
-            keras.Input((4,)),
-            *output_layers(dtype="mixed_float16"),
-        ]
+    finding = battery.mixed_precision(
+        {{ cookiecutter.class_name }}(**PARAMS), RANDOM_Y_TRUE, ACTIVATION, RANDOM_Y_PRED.shape
     )
-    assert keras.backend.standardize_dtype(model(inputs[:1]).dtype) == "float16"
-    model.compile(optimizer="adam", loss={{ cookiecutter.class_name }}(**PARAMS))
-    history = model.fit(inputs, RANDOM_Y_TRUE, epochs=3, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"])), history.history["loss"]
+    assert finding, finding.detail

@@ -8,12 +8,17 @@ from keras import ops
 
 from {{ cookiecutter.package }} import {{ cookiecutter.class_name }}, {{ cookiecutter.function_name }}
 
+from .. import battery
 from .cases import EXAMPLES, {% if cookiecutter.task == "embedding" %}EXTREMES, {% endif %}PARAMS, {% if cookiecutter._loss.has_formula %}RANDOM_LOSS, {% endif %}RANDOM_Y_PRED, RANDOM_Y_TRUE
 from .reference import reference_loss{% for part in loss.composite_parts %}, {{ part.function }}{% endfor %}
 
 
 def as_float64(values):
     return np.asarray(values, dtype="float64")
+
+
+def loss_function(y_true, y_pred):
+    return {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e["id"])
@@ -68,24 +73,19 @@ def test_half_precision_computes_in_float32(dtype):
 
 def test_one_value_per_sample():
     values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
-    assert tuple(values.shape) == (len(RANDOM_Y_PRED),)
-{% if cookiecutter.task in ("sparse_categorical", "embedding") %}
+    finding = battery.per_sample(values, len(RANDOM_Y_PRED))
+    assert finding, finding.detail
+{% if cookiecutter.task not in ("categorical", "multi_output", "boxes", "segmentation") %}
 
-def test_labels_with_and_without_trailing_axis():
-    labels = RANDOM_Y_TRUE.reshape(-1)
-    flat = {{ cookiecutter.function_name }}(labels, RANDOM_Y_PRED, **PARAMS)
-    column = {{ cookiecutter.function_name }}(labels[:, None], RANDOM_Y_PRED, **PARAMS)
-    np.testing.assert_allclose(flat, column, rtol=1e-6)
-    assert tuple(flat.shape) == (len(labels),)
-{% elif cookiecutter.task == "gaussian" %}
-
-def test_targets_with_and_without_trailing_axis():
-    # A (batch,) target against (batch, 2) predictions must not broadcast to (batch, batch).
-    loss = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)
-    flat = loss(RANDOM_Y_TRUE[:, 0], RANDOM_Y_PRED)
-    assert tuple(flat.shape) == (len(RANDOM_Y_PRED),)
-    np.testing.assert_allclose(flat, loss(RANDOM_Y_TRUE, RANDOM_Y_PRED), rtol=1e-6)
-{% elif cookiecutter.task == "segmentation" %}
+@pytest.mark.parametrize("form", ["function", "class"])
+def test_labels_with_and_without_trailing_axis(form):
+    # (batch,) labels must not broadcast to (batch, batch) against (batch, 1) predictions.
+    column, y_pred = battery.label_rank_inputs("{{ cookiecutter.task }}", RANDOM_Y_TRUE, RANDOM_Y_PRED)
+    loss = loss_function if form == "function" else {{ cookiecutter.class_name }}(**PARAMS, reduction=None)
+    finding = battery.label_rank(loss, column, y_pred)
+    assert finding, finding.detail
+{% endif %}
+{%- if cookiecutter.task == "segmentation" %}
 
 def test_images_of_any_shape_read_as_rows_of_pixels():
     # (batch, pixels, classes) masks given as (batch, 1, pixels, classes) images: the same values.
@@ -94,15 +94,14 @@ def test_images_of_any_shape_read_as_rows_of_pixels():
     values = {{ cookiecutter.function_name }}(*images, **PARAMS)
     expected = {{ cookiecutter.function_name }}(RANDOM_Y_TRUE, RANDOM_Y_PRED, **PARAMS)
     np.testing.assert_allclose(values, expected, rtol=1e-10)
-{% elif cookiecutter.task not in ("categorical", "multi_output", "boxes") %}
+{% endif %}
+{%- if cookiecutter.task != "embedding" %}
 
-def test_targets_without_trailing_axis_are_aligned():
-    # A (batch,) target against a (batch, 1) prediction must not broadcast to (batch, batch).
-    y_true, y_pred = RANDOM_Y_TRUE[:, :1], RANDOM_Y_PRED[:, :1]
-    expected = {{ cookiecutter.function_name }}(y_true, y_pred, **PARAMS)
-    values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(y_true[:, 0], y_pred)
-    assert tuple(values.shape) == (len(y_pred),)
-    np.testing.assert_allclose(values, expected, rtol=1e-5)
+def test_samples_do_not_depend_on_the_rest_of_the_batch():
+    # Half the batch replaced (by the first half's rows, reversed): the first half keeps its values.
+    loss = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)
+    finding = battery.batch_independent(loss, RANDOM_Y_TRUE, RANDOM_Y_PRED, RANDOM_Y_TRUE[::-1], RANDOM_Y_PRED[::-1])
+    assert finding, finding.detail
 {% endif %}
 {%- if cookiecutter.task in ("binary", "categorical", "sparse_categorical", "metric", "embedding") %}
 
