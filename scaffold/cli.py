@@ -919,6 +919,8 @@ def _update_options(fn):
 
 
 def _say_update(run) -> None:
+    from scaffold import merge
+
     lines = run.lines()
     echo(
         f"What changed since {run.path} was generated:"
@@ -936,6 +938,12 @@ def _say_update(run) -> None:
             echo(f"  {change.action:<{width}}  {change.path}")
     for blocked in run.plan.kept_blocked:
         echo(f"  kept (not reachable through real directories)  {blocked}")
+    if any(change.action == merge.KEEP_UNMERGEABLE for change in run.changes):
+        echo(
+            "Note: lossgen's templates changed since it wrote the files kept above, and you edited them: "
+            "what it wrote then cannot be rebuilt, so there is no base to merge against. Compare with "
+            f"`lossgen update {run.path} --force --dry-run --diff`; --force takes lossgen's."
+        )
 
 
 def _run_update(
@@ -1125,6 +1133,9 @@ def check_command(projects, catalogs):
             echo(f"{result.path}: {result.reason}")
             if result.run is not None:
                 _say_update(result.run)
+                refusal = result.run.plan.refusal(str(result.path))
+                if refusal:
+                    echo(f"`lossgen update` would stop here: {refusal}", multiline=False)
     if outdated:
         raise click.exceptions.Exit(EXIT_TESTS_FAILED)
 

@@ -8,7 +8,9 @@
   a directory, link or device is *blocked*: exit 2 if lossgen would write there, left alone otherwise;
 - a file that exists but that the record does not list is someone else's: lossgen never modifies it
   (exit 2 naming it), unless it already holds exactly what lossgen would write;
-- a recorded file is lossgen's while it hashes as recorded; edited, it is merged (or kept).
+- a recorded file is lossgen's while it hashes as recorded; edited, it is merged against the base
+  (or kept: when the base re-rendered today does not hash as recorded, it is not what lossgen
+  wrote, and merging against it would drop lossgen's changes silently).
 """
 
 from __future__ import annotations
@@ -160,6 +162,11 @@ def make_plan(
             before = base_of(path) if after is None else None
         else:
             before = base_of(path)
+            if before is not None and recorded_sha is not None and content_sha256(before) != recorded_sha:
+                # rendered by a lossgen whose templates changed since: not what was written, so not a base
+                if content_sha256(after) != recorded_sha:
+                    plan.changes.append(FileChange(path, merge.KEEP_UNMERGEABLE))
+                continue
         change = merge.decide(path, before, after, current)
         if change is None:
             continue

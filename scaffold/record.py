@@ -14,7 +14,7 @@ Layout (record_version 3; version 2 had no `inputs_sha256`, `about.year`, `confl
     record_version = 3
     target = "python"               # python | r
     name = "teamlosses"             # --name: the project and package names derive from it
-    lossgen_version = "0.4.0"
+    lossgen_version = "0.5.0"
     inputs_sha256 = "..."           # digest of all the files are a function of: `check` compares it
     generator_sha256 = "..."        # digest of lossgen's code and templates that rendered them
     conflicts = ["README.md"]       # files the last update left with conflict markers (if any)

@@ -83,3 +83,26 @@ def test_binary_files_are_never_line_merged():
     assert only(plan({"p.png": png}, {"p.png": png + b"new"}, {"p.png": png})).action == UPDATE
     mine = png + b"mine"
     assert only(plan({"p.png": png}, {"p.png": png + b"new"}, {"p.png": mine})).action == KEEP_BINARY
+
+
+def test_an_edited_file_whose_base_cannot_be_rebuilt_is_kept_and_said(tmp_path):
+    """After lossgen's templates changed, the base re-rendered today is not what lossgen wrote (its hash
+    is not the recorded one): merging against it would drop lossgen's change silently, so the file is
+    kept and the plan says why. Rebuilt bases (hash as recorded) still merge."""
+    from scaffold import merge
+    from scaffold.confine import Root, content_sha256
+    from scaffold.plan import make_plan
+    from scaffold.tree import Tree
+
+    (tmp_path / "a.py").write_bytes(b"written then\nmy edit\n")
+    new = Tree({"a.py": b"written now\n"})
+    with Root(tmp_path) as root:
+        stale = make_plan(root, new, {"a.py": content_sha256(b"written then\n")}, lambda: new)
+        unchanged = make_plan(root, new, {"a.py": content_sha256(b"written now\n")}, lambda: new)
+        rebuilt = make_plan(
+            root, new, {"a.py": content_sha256(b"written then\n")}, lambda: Tree({"a.py": b"written then\n"})
+        )
+    assert [(c.path, c.action) for c in stale.changes] == [("a.py", merge.KEEP_UNMERGEABLE)]
+    assert unchanged.changes == []  # lossgen writes today what it wrote then: your edit is all there is
+    assert [c.action for c in rebuilt.changes] == [merge.CONFLICT]
+    assert (tmp_path / "a.py").read_bytes() == b"written then\nmy edit\n"

@@ -124,6 +124,31 @@ def test_check_before_and_after_and_a_dry_run_changes_nothing(team, tmp_path, ca
     assert run("check", str(project)) == 0
 
 
+def test_check_says_what_update_would_keep_and_where_it_would_stop(team, tmp_path, capsys):
+    """A file edited by its owner whose base cannot be rebuilt (the record hashes another rendering:
+    lossgen's templates changed since it wrote it) is kept and said so; a file the record does not list
+    but lossgen would write is named as where `update` would stop. Both by `check`, which writes nothing."""
+    project = committed_project(tmp_path)
+    record = project / ".lossgen.toml"
+    text = record.read_text()
+    backend = re.search(r'^"tests/backend.py" = "([0-9a-f]{64})"$', text, re.MULTILINE)
+    text = text.replace(backend.group(1), "0" * 64)  # what lossgen wrote then is not what it renders today
+    text = re.sub(r'^"tests/battery.py" = "[0-9a-f]{64}"\n', "", text, flags=re.MULTILINE)
+    record.write_text(text)
+    (project / "tests" / "backend.py").write_text((project / "tests" / "backend.py").read_text() + "# mine\n")
+    (project / "tests" / "battery.py").write_text("# my own checks\n")
+    before = snapshot(project)
+    capsys.readouterr()
+    assert run("check", str(project)) == 1
+    out = capsys.readouterr().out
+    assert re.search(
+        r"^  kept yours \(edited; lossgen's changed too, with no base to merge\) +tests/backend.py$", out, re.MULTILINE
+    )
+    assert "there is no base to merge against" in out
+    assert "`lossgen update` would stop here: " in out and "tests/battery.py exist(s) but lossgen did not write" in out
+    assert snapshot(project) == before
+
+
 def test_check_is_two_for_what_is_not_a_project(tmp_path, capsys):
     assert run("check", str(tmp_path)) == 2
     assert "is not a lossgen project" in capsys.readouterr().err
