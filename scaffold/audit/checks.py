@@ -222,10 +222,11 @@ def check_config(ctx: Context) -> Result:
             return skipped("config", "an R function has no get_config (its parameters live in its closure)")
         return skipped("config", "a plain function has no get_config (save_reload checks that it reloads)")
     cls = subject.obj if subject.kind == "class" else type(subject.built)
-    values = ctx.battery.varied_params(cls, dict(subject.params))
-    original = None if (values or subject.kind == "class") else subject.built
     case = ctx.sample()
-    finding = ctx.battery.config(cls, values, case.y_true.astype("float32"), case.y_pred.astype("float32"), original)
+    y_true, y_pred = case.y_true.astype("float32"), case.y_pred.astype("float32")
+    values = ctx.battery.varied_params(cls, dict(subject.params), y_true, y_pred)
+    original = None if (values or subject.kind == "class") else subject.built
+    finding = ctx.battery.config(cls, values, y_true, y_pred, original)
     return _result("config", finding)
 
 

@@ -358,22 +358,27 @@ def _same(a, b):
         return a == b
 
 
-def varied_params(cls, given):
+def varied_params(cls, given, y_true, y_pred):
     """The given values, and for every other simple parameter (or one given at its default) a
-    non-default value the constructor accepts, found one parameter at a time: a get_config that
-    drops a parameter only shows when the parameter is not at its default."""
+    non-default value the constructor accepts and computes finite values with on these inputs
+    (an index may not leave the prediction's width), found one parameter at a time: a get_config
+    that drops a parameter only shows when the parameter is not at its default."""
     defaults = _defaults(cls)
     chosen = {
         k: v for k, v in given.items() if k not in defaults or not _same(v, defaults[k])
     }
+
+    def computes(values):
+        finite = np.isfinite(as_float64(unreduced(cls(**values))(y_true, y_pred)))
+        return bool(np.all(finite))
+
     for name, default in defaults.items():
         if name in chosen:
             continue
         for value in _candidates(default):
-            _, refused = attempt(
-                lambda name=name, value=value: cls(**chosen, **{name: value})
-            )
-            if not refused:
+            candidate = {**chosen, name: value}
+            fits, refused = attempt(lambda candidate=candidate: computes(candidate))
+            if fits and not refused:
                 chosen[name] = value
                 break
     return chosen

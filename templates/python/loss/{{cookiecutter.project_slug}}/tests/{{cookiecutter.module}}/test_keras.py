@@ -61,7 +61,7 @@ def test_rejects_invalid_parameters(name, value):
 
 def test_config_round_trip():
     # Every parameter away from its default, so that one missing from get_config would show.
-    values = battery.varied_params({{ cookiecutter.class_name }}, PARAMS)
+    values = battery.varied_params({{ cookiecutter.class_name }}, PARAMS, RANDOM_Y_TRUE, RANDOM_Y_PRED)
     finding = battery.config({{ cookiecutter.class_name }}, values, RANDOM_Y_TRUE, RANDOM_Y_PRED)
     assert finding, finding.detail
     loss = {{ cookiecutter.class_name }}(**values, reduction="sum", name="custom")
