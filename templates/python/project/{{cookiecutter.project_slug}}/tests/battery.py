@@ -8,6 +8,7 @@ says whether the check passed and why, in numbers; the tests assert on it:
     assert finding, finding.detail
 """
 
+import inspect
 import json
 from dataclasses import dataclass
 
@@ -324,8 +325,6 @@ _MISSING = object()
 
 def _defaults(cls):
     """The constructor's own parameters with simple defaults (float, int, bool)."""
-    import inspect
-
     try:
         signature = inspect.signature(cls.__init__)
     except (TypeError, ValueError):
