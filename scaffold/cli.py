@@ -941,7 +941,8 @@ def _say_update(run) -> None:
     if any(change.action == merge.KEEP_UNMERGEABLE for change in run.changes):
         echo(
             "Note: lossgen's templates changed since it wrote the files kept above, and you edited them: "
-            "what it wrote then cannot be rebuilt, so there is no base to merge against. Compare with "
+            "what it wrote then is not in the project's last commits, so there is no base to merge against "
+            "(commit generated files before editing them, and upgrades merge). Compare with "
             f"`lossgen update {run.path} --force --dry-run --diff`; --force takes lossgen's."
         )
 

@@ -1,7 +1,11 @@
-"""Conflicts git can see: in a git work tree, each file an update left with markers gets index stages
-1/2/3 (base, yours, lossgen's), as `git merge` leaves them, so `git status` lists it as unmerged and
-`git mergetool` or an IDE resolves it (copier#1350, #1833). Without git nothing changes: the markers
-and the list are there as before.
+"""What lossgen asks of git, when the project is in a git work tree (without git nothing changes):
+
+- conflicts git can see: each file an update left with markers gets index stages 1/2/3 (base, yours,
+  lossgen's), as `git merge` leaves them, so `git status` lists it as unmerged and `git mergetool` or
+  an IDE resolves it (copier#1350, #1833);
+- what lossgen wrote, from the history: after lossgen's templates changed, today's rendering is no
+  base for a 3-way merge, but the commit the owner made before editing holds the file as written
+  (found by the SHA-256 the record keeps).
 """
 
 from __future__ import annotations
@@ -55,6 +59,27 @@ def record_conflicts(project: Path, versions: dict[str, tuple[bytes | None, byte
             entries.append(f"100644 {blob.stdout.decode().strip()} {stage}\t{path}")
     result = _git(project, "update-index", "--index-info", stdin=("\n".join(entries) + "\n").encode("utf-8"))
     return result.returncode == 0
+
+
+HISTORY_DEPTH = 50  # commits searched for what lossgen wrote
+
+
+def committed_version(project: Path, rel: str, sha256: str) -> bytes | None:
+    """`rel` (relative to the project) as one of its last HISTORY_DEPTH commits holds it, if that
+    content's SHA-256 is `sha256`; None outside git or when no commit does."""
+    import hashlib
+
+    prefix = work_tree_prefix(project)
+    if prefix is None:
+        return None
+    log = _git(project, "log", f"-n{HISTORY_DEPTH}", "--format=%H", "--", rel)
+    if log.returncode != 0:
+        return None
+    for commit in log.stdout.decode("ascii", "replace").split():
+        shown = _git(project, "show", f"{commit}:{prefix}{rel}")
+        if shown.returncode == 0 and hashlib.sha256(shown.stdout).hexdigest() == sha256:
+            return shown.stdout
+    return None
 
 
 def has_markers(content: bytes) -> bool:

@@ -17,7 +17,7 @@ import merge3
 UPDATE, ADD, MERGE, CONFLICT, REMOVE = "updated", "added", "merged", "conflict", "removed"
 KEEP_DELETED, KEEP_EDITED = "kept deleted (you deleted it)", "kept (you edited it; lossgen no longer writes it)"
 KEEP_BINARY = "kept yours (binary; lossgen's differs: update --force takes it)"
-KEEP_UNMERGEABLE = "kept yours (edited; lossgen's changed too, with no base to merge)"
+KEEP_UNMERGEABLE = "kept yours (edited; lossgen's changed too, with no base to merge)"  # not in git history
 WRITES = {UPDATE, ADD, MERGE, CONFLICT}
 
 

@@ -8,9 +8,11 @@
   a directory, link or device is *blocked*: exit 2 if lossgen would write there, left alone otherwise;
 - a file that exists but that the record does not list is someone else's: lossgen never modifies it
   (exit 2 naming it), unless it already holds exactly what lossgen would write;
-- a recorded file is lossgen's while it hashes as recorded; edited, it is merged against the base
-  (or kept: when the base re-rendered today does not hash as recorded, it is not what lossgen
-  wrote, and merging against it would drop lossgen's changes silently).
+- a recorded file is lossgen's while it hashes as recorded; edited, it is merged against the base.
+  When the base re-rendered today does not hash as recorded (lossgen's templates changed), it is
+  not what lossgen wrote: the file as written is taken from `written` (the owner's git history),
+  or the file is kept and the plan says so, since a merge against today's rendering would drop
+  lossgen's changes silently.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def make_plan(
     legacy: bool = False,
     frozen: dict[str, str] | None = None,
     frozen_owners: dict[str, list[str]] | None = None,
+    written: Callable[[str, str], bytes | None] | None = None,
 ) -> Plan:
     """The changes that bring `root` from what lossgen wrote (`recorded`: path -> sha256, None when the
     directory has no record or a 0.1.0 one) to `new`, the user's edits kept.
@@ -103,7 +106,8 @@ def make_plan(
     base: renders the project as lossgen generated it, called only when an edited file needs it (None:
     an empty base, as for `new --force`); force: every file lossgen writes becomes its new rendering;
     legacy: a 0.1.0 record, whose rendering's paths count as lossgen's; frozen: recorded files of
-    losses this run did not render (unchanged by construction), carried into the record as they are.
+    losses this run did not render (unchanged by construction), carried into the record as they are;
+    written(path, sha256): what lossgen wrote there, when `base` cannot rebuild it (from git history).
     """
     recorded_files = recorded or {}
     paths = sorted(set(new.files) | set(recorded_files))
@@ -163,10 +167,14 @@ def make_plan(
         else:
             before = base_of(path)
             if before is not None and recorded_sha is not None and content_sha256(before) != recorded_sha:
-                # rendered by a lossgen whose templates changed since: not what was written, so not a base
-                if content_sha256(after) != recorded_sha:
+                # rendered by a lossgen whose templates changed since: not what was written, so not a
+                # base; what was written may be in the owner's history
+                if content_sha256(after) == recorded_sha:
+                    continue  # lossgen writes today what it wrote then: your edit is all there is
+                before = written(path, recorded_sha) if written is not None else None
+                if before is None:
                     plan.changes.append(FileChange(path, merge.KEEP_UNMERGEABLE))
-                continue
+                    continue
         change = merge.decide(path, before, after, current)
         if change is None:
             continue

@@ -7,6 +7,7 @@ changed before touching anything, and leave .git alone. check says whether an up
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -144,9 +145,31 @@ def test_check_says_what_update_would_keep_and_where_it_would_stop(team, tmp_pat
     assert re.search(
         r"^  kept yours \(edited; lossgen's changed too, with no base to merge\) +tests/backend.py$", out, re.MULTILINE
     )
-    assert "there is no base to merge against" in out
+    assert "there is no base to merge against" in out  # what lossgen wrote is in no commit
     assert "`lossgen update` would stop here: " in out and "tests/battery.py exist(s) but lossgen did not write" in out
     assert snapshot(project) == before
+
+
+def test_after_a_template_change_an_edited_file_merges_against_what_lossgen_wrote_from_git(team, tmp_path, capsys):
+    """The record hashes what lossgen wrote; today's templates render something else. The owner had
+    committed the file as written before editing it: that commit is the base, so lossgen's new
+    version and the owner's edit are merged, not one of them dropped."""
+    project = committed_project(tmp_path)
+    backend = project / "tests" / "backend.py"
+    today = backend.read_bytes()
+    written = today.replace(b"import keras\n", b"import keras  # as an older lossgen wrote it\n")
+    backend.write_bytes(written)
+    record = project / ".lossgen.toml"
+    text = record.read_text().replace(hashlib.sha256(today).hexdigest(), hashlib.sha256(written).hexdigest())
+    # and an older lossgen's templates rendered it
+    record.write_text(re.sub(r'^generator_sha256 = "\w+"', 'generator_sha256 = "older"', text, flags=re.MULTILINE))
+    git(project, "commit", "-qam", "as an older lossgen wrote it")
+    backend.write_bytes(b"# the owner's first line\n" + written)
+    capsys.readouterr()
+    assert run("update", str(project), "--no-test") == 0
+    assert re.search(r"^  merged +tests/backend.py$", capsys.readouterr().out, re.MULTILINE)
+    assert backend.read_bytes() == b"# the owner's first line\n" + today
+    assert run("check", str(project)) == 0
 
 
 def test_check_is_two_for_what_is_not_a_project(tmp_path, capsys):
