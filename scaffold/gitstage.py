@@ -72,13 +72,16 @@ def committed_version(project: Path, rel: str, sha256: str) -> bytes | None:
     prefix = work_tree_prefix(project)
     if prefix is None:
         return None
-    log = _git(project, "log", f"-n{HISTORY_DEPTH}", "--format=%H", "--", rel)
-    if log.returncode != 0:
+    try:
+        log = _git(project, "--literal-pathspecs", "log", f"-n{HISTORY_DEPTH}", "--format=%H", "--", rel)
+        if log.returncode != 0:
+            return None
+        for commit in log.stdout.decode("ascii", "replace").split():
+            shown = _git(project, "show", f"{commit}:{prefix}{rel}")
+            if shown.returncode == 0 and hashlib.sha256(shown.stdout).hexdigest() == sha256:
+                return shown.stdout
+    except (OSError, subprocess.TimeoutExpired):  # no base found: the file is kept, and the plan says so
         return None
-    for commit in log.stdout.decode("ascii", "replace").split():
-        shown = _git(project, "show", f"{commit}:{prefix}{rel}")
-        if shown.returncode == 0 and hashlib.sha256(shown.stdout).hexdigest() == sha256:
-            return shown.stdout
     return None
 
 
