@@ -73,11 +73,12 @@ def committed_version(project: Path, rel: str, sha256: str) -> bytes | None:
     if prefix is None:
         return None
     try:
-        log = _git(project, "--literal-pathspecs", "log", f"-n{HISTORY_DEPTH}", "--format=%H", "--", rel)
+        # plumbing only (rev-list, cat-file): no pager, signature check, textconv or filter runs
+        log = _git(project, "--literal-pathspecs", "rev-list", f"--max-count={HISTORY_DEPTH}", "HEAD", "--", rel)
         if log.returncode != 0:
             return None
         for commit in log.stdout.decode("ascii", "replace").split():
-            shown = _git(project, "show", f"{commit}:{prefix}{rel}")
+            shown = _git(project, "cat-file", "blob", f"{commit}:{prefix}{rel}")
             if shown.returncode == 0 and hashlib.sha256(shown.stdout).hexdigest() == sha256:
                 return shown.stdout
     except (OSError, subprocess.TimeoutExpired):  # no base found: the file is kept, and the plan says so
