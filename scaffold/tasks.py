@@ -16,3 +16,7 @@ TASKS = {
     "segmentation": "one-hot masks (batch, ..., classes), e.g. (batch, height, width, classes); y_pred as categorical",
     "gaussian": "real targets, shape (batch,) or (batch, 1); y_pred packs mean and log-variance, shape (batch, 2)",
 }
+
+# Tasks whose labels always have the prediction's shape: no (batch,) label form to compare with
+# (batch, 1) (the generated label-rank test and audit's label_rank check apply to the others).
+LABELS_SHAPED_AS_PREDICTIONS = ("categorical", "multi_output", "boxes", "segmentation")

@@ -12,6 +12,7 @@ import pytest
 
 from scaffold.audit import CHECK_IDS
 from scaffold.catalog import load_catalog
+from scaffold.tasks import LABELS_SHAPED_AS_PREDICTIONS
 from tests.helpers import generate, probe
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ KINDS = CATALOG.names()
 def expected_skips(task: str, backend: str) -> set[str]:
     """The checks that do not apply to a built-in kind of `task` on `backend`."""
     skips = set()
-    if task in ("categorical", "multi_output", "boxes", "segmentation"):
+    if task in LABELS_SHAPED_AS_PREDICTIONS:
         skips.add("label_rank")  # labels have the prediction's shape
     if task in ("metric", "embedding"):
         skips.add("batch_independent")  # pairs and anchors may use the whole batch

@@ -23,6 +23,7 @@ import numpy as np
 from scaffold import domains
 from scaffold.audit.target import Subject
 from scaffold.targets.python import HEADS  # the toy model's head, as generated train.py has it
+from scaffold.tasks import LABELS_SHAPED_AS_PREDICTIONS
 
 BATCH = 8
 SEED = 20240229
@@ -119,14 +120,15 @@ def one_by_one(ctx: Context, y_true, y_pred) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- checks
-def _result(check_id: str, finding) -> Result:
+def from_finding(check_id: str, finding) -> Result:
+    """A battery Finding as this check's Result."""
     return Result(check_id, finding.status, finding.detail)
 
 
 def check_per_sample(ctx: Context) -> Result:
     case = ctx.sample()
     values = ctx.subject.loss_object(None)(case.y_true, case.y_pred)
-    return _result("per_sample", ctx.battery.per_sample(values, len(case.y_pred)))
+    return from_finding("per_sample", ctx.battery.per_sample(values, len(case.y_pred)))
 
 
 def check_sample_weight(ctx: Context) -> Result:
@@ -143,15 +145,15 @@ def check_sample_weight(ctx: Context) -> Result:
         source=source,
         zero_gradient=not ctx.couples_batch,  # in a batch-coupled loss the sample is still the others' pair
     )
-    return _result("sample_weight", finding)
+    return from_finding("sample_weight", finding)
 
 
 def check_label_rank(ctx: Context) -> Result:
-    if ctx.task in ctx.battery.SAME_SHAPE_TASKS:
+    if ctx.task in LABELS_SHAPED_AS_PREDICTIONS:
         return skipped("label_rank", f"labels have the prediction's shape for task {ctx.task}")
     case = ctx.sample()
     column, y_pred = ctx.battery.label_rank_inputs(ctx.task, case.y_true, case.y_pred)
-    return _result("label_rank", ctx.battery.label_rank(ctx.subject.loss_object(None), column, y_pred))
+    return from_finding("label_rank", ctx.battery.label_rank(ctx.subject.loss_object(None), column, y_pred))
 
 
 def check_batch_independent(ctx: Context) -> Result:
@@ -165,7 +167,7 @@ def check_batch_independent(ctx: Context) -> Result:
     finding = ctx.battery.batch_independent(
         ctx.subject.loss_object(None), case.y_true, case.y_pred, other.y_true, other.y_pred
     )
-    return _result("batch_independent", finding)
+    return from_finding("batch_independent", finding)
 
 
 def check_gradient(ctx: Context) -> Result:
@@ -189,7 +191,7 @@ def check_gradient(ctx: Context) -> Result:
     finding = ctx.battery.gradient(
         lambda p: ctx.subject.raw(y_true, p), case.y_pred, step=step, rtol=rtol, atol=atol, note=note
     )
-    return _result("gradient", finding)
+    return from_finding("gradient", finding)
 
 
 def _half_precision(ctx: Context, dtype: str) -> Result:
@@ -197,7 +199,7 @@ def _half_precision(ctx: Context, dtype: str) -> Result:
     for case in cases:
         finding = ctx.battery.finite(ctx.subject.raw, case.y_true, case.y_pred, dtype, case.name)
         if not finding:
-            return _result(dtype, finding)
+            return from_finding(dtype, finding)
     return passed(dtype, f"finite values and gradients in {dtype} at {', '.join(case.name for case in cases)}")
 
 
@@ -212,7 +214,7 @@ def check_bfloat16(ctx: Context) -> Result:
 def check_mixed_precision(ctx: Context) -> Result:
     case = ctx.sample(seed=2, batch=16)
     finding = ctx.battery.mixed_precision(ctx.subject.for_compile(), case.y_true, ctx.head, case.y_pred.shape)
-    return _result("mixed_precision", finding)
+    return from_finding("mixed_precision", finding)
 
 
 def check_config(ctx: Context) -> Result:
@@ -227,7 +229,7 @@ def check_config(ctx: Context) -> Result:
     values = ctx.battery.varied_params(cls, dict(subject.params), y_true, y_pred)
     original = None if (values or subject.kind == "class") else subject.built
     finding = ctx.battery.config(cls, values, y_true, y_pred, original)
-    return _result("config", finding)
+    return from_finding("config", finding)
 
 
 def check_jit(ctx: Context) -> Result:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scaffold.audit.checks import Context, Result, failed, passed, skipped
+from scaffold.audit.checks import Context, Result, failed, from_finding, passed, skipped
 from scaffold.audit.target import last_line
 
 CHECK_IDS = ("save_reload", "backends", "distributed")
@@ -93,7 +93,7 @@ def conclude_save_reload(ctx: Context, requests: list[dict], answers: list[dict]
     finding = ctx.battery.save_reload(request["expected"], float(answer["loss"]), answer.get("loss_repr", "?"))
     if finding:
         return passed("save_reload", f"reloaded in a fresh process, {finding.detail}")
-    return Result("save_reload", finding.status, finding.detail)
+    return from_finding("save_reload", finding)
 
 
 # --------------------------------------------------------------------------------------- backends

@@ -96,14 +96,6 @@ def last_line(exc: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def shallow_copy(loss: Any) -> Any:
-    """A copy of a Loss sharing its attributes. (copy.copy goes through Keras' __reduce__, which
-    serializes and deserializes: that fails for an unregistered class, and hides config bugs.)"""
-    new = object.__new__(type(loss))
-    new.__dict__.update(vars(loss))
-    return new
-
-
 @dataclass
 class Subject:
     """The loss under audit, in the three forms the checks need.
@@ -143,19 +135,14 @@ class Subject:
     def loss_object(self, reduction: str | None = "sum_over_batch_size"):
         if self.kind == "function":
             return _wrapper()(self.obj, reduction=reduction, **self.params)
-        loss = shallow_copy(self.built)
-        loss.reduction = reduction
-        return loss
+        from scaffold.audit.runner import generated_tests
+
+        return generated_tests("battery").with_reduction(self.built, reduction)
 
     def for_compile(self):
         if self.kind == "function":
             return self.obj if not self.params else _wrapper()(self.obj, **self.params)
         return self.built
-
-    def build(self, params: dict[str, Any]):
-        """A new Loss of this subject's class with these parameters (config check)."""
-        cls = self.obj if self.kind == "class" else type(self.built)
-        return cls(**params)
 
 
 def _wrapper():

@@ -25,6 +25,7 @@ from scaffold.library import Member
 from scaffold.names import Names
 from scaffold.record import command_line
 from scaffold.targets import python, r
+from scaffold.tasks import LABELS_SHAPED_AS_PREDICTIONS
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def _loss(member: Member, target: Target) -> dict[str, Any]:
         "width": domains.width(spec, values),
         "head_activation": python.head_activation(spec, values),
         "has_invalid_params": bool(data["INVALID_PARAMS"]),
+        "has_label_rank": spec.task not in LABELS_SHAPED_AS_PREDICTIONS,
         "has_plot": plot.can_plot(spec),
         "plot_path": plot_path(names.module),
         "fence_text": "\n".join(

@@ -129,10 +129,6 @@ def sample_weight(
 
 
 # --------------------------------------------------------------------------- label_rank
-# Tasks whose labels always have the prediction's shape: no (batch,) form to compare.
-SAME_SHAPE_TASKS = ("categorical", "multi_output", "boxes", "segmentation")
-
-
 def label_rank_inputs(task, y_true, y_pred):
     """(batch, 1) labels and the predictions they meet: sparse labels, embeddings' labels and a
     Gaussian's one target meet the whole prediction, others one column of it."""
@@ -368,7 +364,7 @@ def varied_params(cls, given, y_true, y_pred):
     }
 
     def computes(values):
-        finite = np.isfinite(as_float64(unreduced(cls(**values))(y_true, y_pred)))
+        finite = np.isfinite(as_float64(with_reduction(cls(**values))(y_true, y_pred)))
         return bool(np.all(finite))
 
     for name, default in defaults.items():
@@ -395,12 +391,12 @@ def stored(loss, name):
     return _MISSING
 
 
-def unreduced(loss):
-    """A copy of a Loss with reduction None, sharing its attributes (copy.copy would serialize
-    and deserialize it, which hides config bugs)."""
+def with_reduction(loss, reduction=None):
+    """A copy of a Loss with another reduction, sharing its attributes (copy.copy would serialize
+    and deserialize it: that fails for an unregistered class, and hides config bugs)."""
     new = object.__new__(type(loss))
     new.__dict__.update(vars(loss))
-    new.reduction = None
+    new.reduction = reduction
     return new
 
 
@@ -448,8 +444,8 @@ def config(cls, values, y_true, y_pred, original=None):
             return failed(
                 f"{key}={value!r} is not in get_config(), so it reloads as its default: add it"
             )
-    a = as_float64(unreduced(original)(y_true, y_pred))
-    b = as_float64(unreduced(restored)(y_true, y_pred))
+    a = as_float64(with_reduction(original)(y_true, y_pred))
+    b = as_float64(with_reduction(restored)(y_true, y_pred))
     if not close(b, a, 1e-6, 1e-8):
         size = worst(b, a)[1] if a.shape == b.shape else float("inf")
         return failed(

@@ -75,7 +75,7 @@ def test_one_value_per_sample():
     values = {{ cookiecutter.class_name }}(**PARAMS, reduction=None)(RANDOM_Y_TRUE, RANDOM_Y_PRED)
     finding = battery.per_sample(values, len(RANDOM_Y_PRED))
     assert finding, finding.detail
-{% if cookiecutter.task not in ("categorical", "multi_output", "boxes", "segmentation") %}
+{% if loss.has_label_rank %}
 
 @pytest.mark.parametrize("form", ["function", "class"])
 def test_labels_with_and_without_trailing_axis(form):
